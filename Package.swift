@@ -1,0 +1,42 @@
+// swift-tools-version:6.0
+// Quanta: convert and quantize LLM checkpoints, and measure what quantization cost.
+import PackageDescription
+
+let package = Package(
+    name: "Quanta",
+    products: [
+        .executable(name: "quanta", targets: ["quanta"]),
+        .library(name: "QuantaCore", targets: ["QuantaCore"]),
+        .library(name: "QuantaFormats", targets: ["QuantaFormats"]),
+        .library(name: "QuantaGraph", targets: ["QuantaGraph"]),
+        .library(name: "QuantaQuant", targets: ["QuantaQuant"]),
+        .library(name: "QuantaEngine", targets: ["QuantaEngine"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd",
+                       providers: [.apt(["libzstd-dev"])]),
+        .target(name: "CQuantaSys"),
+        .target(name: "QuantaCore", dependencies: ["CQuantaSys"]),
+        .target(name: "QuantaFormats", dependencies: ["QuantaCore"]),
+        .target(name: "QuantaGraph", dependencies: ["QuantaCore", "QuantaFormats"]),
+        .target(name: "QuantaQuant", dependencies: ["QuantaCore", "QuantaFormats", "QuantaGraph"]),
+        .target(name: "QuantaEngine",
+                dependencies: ["QuantaCore", "QuantaFormats", "QuantaGraph", "QuantaQuant", "COpenBLAS"]),
+        .executableTarget(name: "quanta", dependencies: [
+            "QuantaCore", "QuantaFormats", "QuantaGraph", "QuantaQuant", "QuantaEngine",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "QuantaCoreTests", dependencies: ["QuantaCore"]),
+        .testTarget(name: "QuantaFormatsTests", dependencies: ["QuantaCore", "QuantaFormats"]),
+        .testTarget(name: "QuantaGraphTests", dependencies: ["QuantaCore", "QuantaFormats", "QuantaGraph"]),
+        .testTarget(name: "QuantaQuantTests", dependencies: ["QuantaCore", "QuantaFormats", "QuantaQuant"]),
+        .testTarget(name: "QuantaEngineTests", dependencies: ["QuantaCore", "QuantaGraph", "QuantaEngine"]),
+        .testTarget(name: "quantaCLITests", dependencies: ["QuantaCore"]),
+    ],
+    swiftLanguageModes: [.v6]
+)
