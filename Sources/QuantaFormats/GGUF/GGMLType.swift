@@ -65,7 +65,7 @@ public enum GGMLType: UInt32, Sendable, CaseIterable, Hashable {
         case .i16: return "I16"
         case .i32: return "I32"
         case .i64: return "I64"
-        default: return String(describing: self).uppercased().replacingOccurrences(of: "_K", with: "_K")
+        default: return String(describing: self).uppercased()
         }
     }
 
