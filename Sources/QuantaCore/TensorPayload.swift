@@ -14,7 +14,11 @@ public struct TensorPayload: Sendable {
     public let source: Source
 
     public init(view: TensorView) {
-        dtype = view.dtype; shape = view.shape; byteCount = view.byteCount; source = .view(view)
+        self.init(dtype: view.dtype, shape: view.shape, byteCount: view.byteCount, source: .view(view))
+    }
+
+    private init(dtype: DType, shape: [Int], byteCount: Int, source: Source) {
+        self.dtype = dtype; self.shape = shape; self.byteCount = byteCount; self.source = source
     }
 
     public init(converting view: TensorView, to target: DType) throws {
@@ -22,15 +26,14 @@ public struct TensorPayload: Sendable {
         guard DTypeConversion.canConvert(from: view.dtype, to: target) else {
             throw CoreError.unsupportedDType(context: "convert \(view.dtype.rawValue) → \(target.rawValue)", dtype: target.rawValue)
         }
-        dtype = target; shape = view.shape
-        byteCount = try ShapeMath.multiply(view.elementCount, target.byteSize, context: "convert")
-        source = .convert(view, to: target)
+        self.init(dtype: target, shape: view.shape,
+                  byteCount: try ShapeMath.multiply(view.elementCount, target.byteSize, context: "convert"),
+                  source: .convert(view, to: target))
     }
 
     public init(dtype: DType, shape: [Int], producer: @escaping @Sendable (UnsafeMutableRawBufferPointer) throws -> Void) throws {
-        self.dtype = dtype; self.shape = shape
-        byteCount = try ShapeMath.byteCount(shape, dtype, context: "tensor")
-        source = .produce(producer)
+        self.init(dtype: dtype, shape: shape, byteCount: try ShapeMath.byteCount(shape, dtype, context: "tensor"),
+                  source: .produce(producer))
     }
 
     /// Streams the bytes to `output`.
