@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "QuantaGraph", targets: ["QuantaGraph"]),
         .library(name: "QuantaQuant", targets: ["QuantaQuant"]),
         .library(name: "QuantaEngine", targets: ["QuantaEngine"]),
+        .library(name: "QuantaKit", targets: ["QuantaKit"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -27,8 +28,11 @@ let package = Package(
         .target(name: "QuantaQuant", dependencies: ["QuantaCore", "QuantaFormats", "QuantaGraph"]),
         .target(name: "QuantaEngine",
                 dependencies: ["QuantaCore", "QuantaFormats", "QuantaGraph", "QuantaQuant", "COpenBLAS"]),
+        // User-level operations (load any format, convert, inspect, diff, quantize, eval): the CLI only parses and calls these.
+        .target(name: "QuantaKit",
+                dependencies: ["QuantaCore", "QuantaFormats", "QuantaGraph", "QuantaQuant", "QuantaEngine"]),
         .executableTarget(name: "quanta", dependencies: [
-            "QuantaCore", "QuantaFormats", "QuantaGraph", "QuantaQuant", "QuantaEngine",
+            "QuantaCore", "QuantaFormats", "QuantaGraph", "QuantaKit",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "QuantaCoreTests", dependencies: ["QuantaCore"]),
@@ -36,6 +40,8 @@ let package = Package(
         .testTarget(name: "QuantaGraphTests", dependencies: ["QuantaCore", "QuantaFormats", "QuantaGraph"]),
         .testTarget(name: "QuantaQuantTests", dependencies: ["QuantaCore", "QuantaFormats", "QuantaQuant"]),
         .testTarget(name: "QuantaEngineTests", dependencies: ["QuantaCore", "QuantaGraph", "QuantaEngine"]),
+        .testTarget(name: "QuantaKitTests",
+                    dependencies: ["QuantaCore", "QuantaFormats", "QuantaGraph", "QuantaQuant", "QuantaKit"]),
         .testTarget(name: "quantaCLITests", dependencies: ["QuantaCore"]),
     ],
     swiftLanguageModes: [.v6]

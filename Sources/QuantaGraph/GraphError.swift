@@ -5,6 +5,8 @@ public enum GraphError: Error, CustomStringConvertible, Sendable {
     case missingTensor(name: String, context: String)
     case shapeMismatch(name: String, expected: [Int], found: [Int])
     case unsupported(String)
+    case unknownFormat(path: String)
+    case notFound(path: String)
 
     public var description: String {
         switch self {
@@ -18,6 +20,10 @@ public enum GraphError: Error, CustomStringConvertible, Sendable {
             return "tensor '\(name)': expected shape \(expected), found \(found)"
         case let .unsupported(message):
             return message
+        case let .unknownFormat(path):
+            return "\(path): cannot tell the format (not safetensors, GGUF or a PyTorch zip); pass --from"
+        case let .notFound(path):
+            return "\(path): no such file or directory"
         }
     }
 }

@@ -61,11 +61,14 @@ public struct GraphTensor: Sendable {
     public var name: String
     public var value: TensorValue
     public var rowOrder: RowOrder
+    /// A pending cast of a dense float tensor, applied chunk by chunk while streaming it out.
+    public var castTo: DType?
 
-    public init(name: String, value: TensorValue, rowOrder: RowOrder = .huggingFace) {
+    public init(name: String, value: TensorValue, rowOrder: RowOrder = .huggingFace, castTo: DType? = nil) {
         self.name = name
         self.value = value
         self.rowOrder = rowOrder
+        self.castTo = castTo
     }
 
     /// Logical row-major shape.
@@ -80,7 +83,7 @@ public struct GraphTensor: Sendable {
 
     public var storedBytes: Int {
         switch value {
-        case let .dense(view): return view.byteCount
+        case let .dense(view): return view.elementCount * (castTo ?? view.dtype).byteSize
         case let .quantized(q): return q.storedBytes
         }
     }
@@ -88,7 +91,7 @@ public struct GraphTensor: Sendable {
     /// "F32", "BF16", "Q4_1", "NF4(b64,dq)", …
     public var typeName: String {
         switch value {
-        case let .dense(view): return view.dtype.rawValue
+        case let .dense(view): return (castTo ?? view.dtype).rawValue
         case let .quantized(q): return q.scheme.description
         }
     }

@@ -1,0 +1,157 @@
+import Dispatch
+import QuantaCore
+import QuantaGraph
+
+/// The Llama-family forward pass over one context window, batched over its tokens:
+/// embedding → [RMSNorm → fused QKV → RoPE → causal GQA attention → O → residual →
+/// RMSNorm → fused gate/up → SwiGLU → down → residual] × layers → RMSNorm → lm_head.
+/// All in f32; GEMMs through OpenBLAS, attention heads and row loops split across cores.
+public final class LlamaRunner: @unchecked Sendable {
+    public let weights: LlamaWeights
+    public let maxTokens: Int
+    let rope: RotaryTable
+    // Scratch, sized once for maxTokens.
+    let hidden: FloatBuffer, normed: FloatBuffer, qkv: FloatBuffer, attention: FloatBuffer
+    let gateUp: FloatBuffer, scores: FloatBuffer
+
+    public init(weights: LlamaWeights, maxTokens: Int) {
+        Gemm.configure()
+        let h = weights.hyperparameters
+        self.weights = weights
+        self.maxTokens = maxTokens
+        rope = RotaryTable(hyperparameters: h, positions: maxTokens, frequencyFactors: weights.ropeFrequencyFactors)
+        let qkvWidth = (h.headCount + 2 * h.kvHeadCount) * h.headDimension
+        hidden = FloatBuffer(count: maxTokens * h.hiddenSize)
+        normed = FloatBuffer(count: maxTokens * max(h.hiddenSize, h.headCount * h.headDimension))
+        qkv = FloatBuffer(count: maxTokens * qkvWidth)
+        attention = FloatBuffer(count: maxTokens * h.headCount * h.headDimension)
+        gateUp = FloatBuffer(count: maxTokens * 2 * h.intermediateSize)
+        scores = FloatBuffer(count: h.headCount * maxTokens * maxTokens)
+    }
+
+    /// Logits for positions `outputFrom ..< tokens.count`, row-major [(T − outputFrom) × V].
+    public func logits(tokens: [Int32], outputFrom: Int = 0) throws -> [Float] {
+        let h = weights.hyperparameters
+        let t = tokens.count
+        guard t > 0, t <= maxTokens else { throw EngineError.invalidInput("a window of \(t) tokens does not fit the runner (max \(maxTokens))") }
+        guard outputFrom >= 0, outputFrom < t else { throw EngineError.invalidInput("outputFrom \(outputFrom) is outside the window") }
+        try embed(tokens)
+        for layer in 0 ..< h.layerCount { runLayer(layer, tokens: t) }
+        let rows = t - outputFrom
+        let d = h.hiddenSize
+        let hiddenPointer = hidden.pointer + outputFrom * d
+        parallelRows(rows) { r in
+            Elementwise.rmsNorm(hiddenPointer + r * d, self.weights.finalNorm.pointer, self.normed.pointer + r * d,
+                                count: d, epsilon: Float(h.rmsNormEpsilon))
+        }
+        var result = [Float](repeating: 0, count: rows * h.vocabSize)
+        result.withUnsafeMutableBufferPointer { out in
+            Gemm.multiplyTransposed(normed.pointer, rows: rows, inner: d, weights.lmHead.pointer, columns: h.vocabSize,
+                                    into: out.baseAddress!)
+        }
+        return result
+    }
+
+    /// The residual stream after the last layer (before the final norm), [T × D]; for calibration.
+    public var hiddenState: UnsafeMutablePointer<Float> { hidden.pointer }
+
+    func embed(_ tokens: [Int32]) throws {
+        let h = weights.hyperparameters
+        let d = h.hiddenSize
+        for (i, token) in tokens.enumerated() {
+            guard token >= 0, Int(token) < h.vocabSize else {
+                throw EngineError.invalidInput("token id \(token) at position \(i) is outside the vocabulary (\(h.vocabSize))")
+            }
+            (hidden.pointer + i * d).update(from: weights.embedding.pointer + Int(token) * d, count: d)
+        }
+    }
+
+    /// One decoder layer over the first `t` rows of the residual stream.
+    public func runLayer(_ index: Int, tokens t: Int) {
+        let h = weights.hyperparameters
+        let w = weights.layers[index]
+        let d = h.hiddenSize, hd = h.headDimension, f = h.intermediateSize
+        let heads = h.headCount, kvHeads = h.kvHeadCount
+        let qkvWidth = (heads + 2 * kvHeads) * hd
+        let epsilon = Float(h.rmsNormEpsilon)
+        let hiddenP = hidden.pointer, normedP = normed.pointer, qkvP = qkv.pointer
+
+        // Attention block.
+        parallelRows(t) { r in Elementwise.rmsNorm(hiddenP + r * d, w.attentionNorm.pointer, normedP + r * d, count: d, epsilon: epsilon) }
+        Gemm.multiplyTransposed(normedP, rows: t, inner: d, w.qkv.pointer, columns: qkvWidth, into: qkvP)
+        let cosP = rope.cosines.withUnsafeBufferPointer { $0.baseAddress! }
+        let sinP = rope.sines.withUnsafeBufferPointer { $0.baseAddress! }
+        let bias = w.qkvBias
+        parallelRows(t) { r in
+            let row = qkvP + r * qkvWidth
+            if let bias { for j in 0 ..< qkvWidth { row[j] += bias.pointer[j] } }
+            for head in 0 ..< heads + kvHeads { self.rope.apply(row + head * hd, position: r, cos: cosP, sin: sinP) }
+        }
+        attend(tokens: t)
+        // o_proj, accumulated straight into the residual stream.
+        Gemm.multiplyTransposed(attention.pointer, rows: t, inner: heads * hd, w.output.pointer, columns: d, into: hiddenP, accumulate: true)
+
+        // MLP block.
+        parallelRows(t) { r in Elementwise.rmsNorm(hiddenP + r * d, w.mlpNorm.pointer, normedP + r * d, count: d, epsilon: epsilon) }
+        let gateUpP = gateUp.pointer
+        Gemm.multiplyTransposed(normedP, rows: t, inner: d, w.gateUp.pointer, columns: 2 * f, into: gateUpP)
+        parallelRows(t) { r in Elementwise.swiglu(gateUpP + r * 2 * f, gateUpP + r * 2 * f + f, count: f) }
+        // down_proj reads the SwiGLU output in place (row stride 2F), accumulating into the residual.
+        downProjection(w, tokens: t)
+    }
+
+    func downProjection(_ w: LlamaLayerWeights, tokens t: Int) {
+        let h = weights.hyperparameters
+        let d = h.hiddenSize, f = h.intermediateSize
+        let parts = d >= 256 ? Gemm.cores : 1
+        let block = ((d + parts - 1) / parts + 15) / 16 * 16
+        let a = UInt(bitPattern: gateUp.pointer), b = UInt(bitPattern: w.down.pointer), c = UInt(bitPattern: hidden.pointer)
+        DispatchQueue.concurrentPerform(iterations: parts) { part in
+            let start = part * block
+            let width = min(block, d - start)
+            guard width > 0, let a = UnsafePointer<Float>(bitPattern: a), let b = UnsafePointer<Float>(bitPattern: b),
+                  let c = UnsafeMutablePointer<Float>(bitPattern: c) else { return }
+            Gemm.sgemm(transA: false, transB: true, m: t, n: width, k: f, alpha: 1, a: a, lda: 2 * f,
+                       b: b + start * f, ldb: f, beta: 1, c: c + start, ldc: d)
+        }
+    }
+
+    /// Causal grouped-query attention, one head per task.
+    func attend(tokens t: Int) {
+        let h = weights.hyperparameters
+        let hd = h.headDimension, heads = h.headCount, kvHeads = h.kvHeadCount
+        let qkvWidth = (heads + 2 * kvHeads) * hd
+        let group = heads / kvHeads
+        let scale = 1 / Float(hd).squareRoot()
+        let qkvAddress = UInt(bitPattern: qkv.pointer), outAddress = UInt(bitPattern: attention.pointer)
+        let scoresAddress = UInt(bitPattern: scores.pointer)
+        let stride = maxTokens * maxTokens
+        DispatchQueue.concurrentPerform(iterations: heads) { head in
+            guard let qkvP = UnsafeMutablePointer<Float>(bitPattern: qkvAddress),
+                  let out = UnsafeMutablePointer<Float>(bitPattern: outAddress),
+                  let scoresBase = UnsafeMutablePointer<Float>(bitPattern: scoresAddress) else { return }
+            let s = scoresBase + head * stride
+            let kvHead = head / group
+            let q = qkvP + head * hd
+            let k = qkvP + (heads + kvHead) * hd
+            let v = qkvP + (heads + kvHeads + kvHead) * hd
+            // scores = scale · Q Kᵀ  [t × t]
+            Gemm.sgemm(transA: false, transB: true, m: t, n: t, k: hd, alpha: scale, a: q, lda: qkvWidth,
+                       b: k, ldb: qkvWidth, beta: 0, c: s, ldc: t)
+            for row in 0 ..< t {
+                let r = s + row * t
+                Elementwise.softmax(r, count: row + 1)
+                if row + 1 < t { (r + row + 1).update(repeating: 0, count: t - row - 1) }
+            }
+            // out_head = P · V  [t × hd], written into the head's columns.
+            Gemm.sgemm(transA: false, transB: false, m: t, n: hd, k: t, alpha: 1, a: s, lda: t,
+                       b: v, ldb: qkvWidth, beta: 0, c: out + head * hd, ldc: heads * hd)
+        }
+    }
+
+    /// Runs `body` over rows split into one contiguous range per core.
+    @inline(__always)
+    func parallelRows(_ rows: Int, _ body: (Int) -> Void) {
+        Parallel.forRanges(rows, minimumPerTask: 32) { range in for r in range { body(r) } }
+    }
+}

@@ -1,0 +1,39 @@
+import Foundation
+import QuantaCore
+import QuantaFormats
+
+/// Reads any supported model path into the graph IR. Tensors stay views into the mapped files.
+public enum ModelLoader {
+    public static func load(path: String, format: ModelFormat? = nil) throws -> ModelGraph {
+        let resolved = try format ?? ModelFormat.detect(path: path)
+        switch resolved {
+        case .safetensors: return try loadSafetensors(path: path)
+        case .gguf, .pytorch:
+            throw GraphError.unsupported("reading \(resolved.rawValue) is not built yet")
+        }
+    }
+
+    /// The directory that holds a model's metadata files, if `path` is (or is inside) one.
+    static func modelDirectory(for path: String) -> String? {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { return nil }
+        if isDirectory.boolValue { return path }
+        if path.hasSuffix(".index.json") { return (path as NSString).deletingLastPathComponent }
+        return nil
+    }
+
+    static func loadSafetensors(path: String) throws -> ModelGraph {
+        let checkpoint = try SafetensorsCheckpoint(path: path)
+        var architecture = Architecture.unknown
+        var config: JSONObject?
+        var hyperparameters: Hyperparameters?
+        var sideFiles: [SideFile] = []
+        if let directory = modelDirectory(for: path) {
+            (config, architecture, hyperparameters, sideFiles) = try HuggingFaceDirectory.readMetadata(directory: directory)
+        }
+        let tensors = checkpoint.tensors.map { GraphTensor(name: $0.name, value: .dense($0.view)) }
+        return ModelGraph(architecture: architecture, hyperparameters: hyperparameters, config: config,
+                          nodes: ModelGraph.grouping(tensors, architecture: architecture),
+                          metadata: checkpoint.metadata, sideFiles: sideFiles, source: path)
+    }
+}

@@ -1,0 +1,34 @@
+import Foundation
+import QuantaCore
+import QuantaFormats
+
+/// Writes a graph as safetensors: a Hugging Face directory (shards + index + config and side
+/// files) or, when the output ends in `.safetensors`, one file. Atomic either way.
+public enum SafetensorsExport {
+    /// Returns the names of the files written.
+    public static func write(_ graph: ModelGraph, to output: String, maxShardSize: Int, force: Bool) throws -> [String] {
+        let named = try graph.tensors.map { tensor in (name: tensor.name, payload: try payload(for: tensor)) }
+        let metadata = graph.metadata.isEmpty ? nil : graph.metadata.map { ($0.key, $0.value) }
+        if output.hasSuffix(".safetensors") {
+            let atomic = try AtomicOutput(path: output, isDirectory: false, force: force)
+            do {
+                try SafetensorsWriter.write(tensors: named, metadata: metadata, to: atomic.temporaryPath)
+                try atomic.commit()
+            } catch { atomic.abort(); throw error }
+            return [(output as NSString).lastPathComponent]
+        }
+        let atomic = try AtomicOutput(path: output, isDirectory: true, force: force)
+        do {
+            var files = try SafetensorsShards.writeDirectory(tensors: named, metadata: metadata,
+                                                             into: atomic.temporaryPath, maxShardSize: maxShardSize)
+            try HuggingFaceDirectory.writeMetadata(graph, into: atomic.temporaryPath)
+            files += graph.sideFiles.map(\.name)
+            try atomic.commit()
+            return files
+        } catch { atomic.abort(); throw error }
+    }
+
+    static func payload(for tensor: GraphTensor) throws -> TensorPayload {
+        try tensor.densePayload()
+    }
+}

@@ -1,0 +1,40 @@
+import QuantaCore
+import QuantaGraph
+
+/// Turns any graph tensor into f32 values in Hugging Face row order: dense tensors convert,
+/// quantized tensors decode through their codec.
+public enum Dequantizer {
+    public static func floats(_ tensor: GraphTensor) throws -> [Float] {
+        var values: [Float]
+        switch tensor.value {
+        case let .dense(view):
+            values = view.floats()
+            if let cast = tensor.castTo, cast != view.dtype, cast != .f32 {
+                values = try TensorView.float32(values, shape: view.shape).converted(to: cast).floats()
+            }
+        case let .quantized(q):
+            values = try decode(q, name: tensor.name)
+        }
+        if case let .ggufInterleaved(heads) = tensor.rowOrder {
+            values = try reorderToHuggingFace(values, shape: tensor.shape, heads: heads)
+        }
+        return values
+    }
+
+    static func decode(_ q: QuantizedTensor, name: String) throws -> [Float] {
+        throw GraphError.unsupported("tensor '\(name)': decoding \(q.scheme) is not built yet")
+    }
+
+    static func reorderToHuggingFace(_ values: [Float], shape: [Int], heads: Int) throws -> [Float] {
+        let rows = shape.first ?? 0
+        guard rows > 0 else { return values }
+        var result = [Float](repeating: 0, count: values.count)
+        try values.withUnsafeBytes { src in
+            try result.withUnsafeMutableBytes { dst in
+                try RowPermutation.apply(rows: rows, rowBytes: values.count / rows * 4, heads: heads,
+                                         toHuggingFace: true, source: src, target: dst)
+            }
+        }
+        return result
+    }
+}

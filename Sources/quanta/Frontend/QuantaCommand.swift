@@ -1,0 +1,24 @@
+import ArgumentParser
+import QuantaCore
+
+@main
+struct Quanta: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "quanta",
+        abstract: "Convert and quantize LLM checkpoints (GGUF, safetensors, PyTorch) and measure what quantization cost.",
+        version: "0.1.0",
+        subcommands: [Inspect.self, Convert.self, Diff.self])
+}
+
+/// Flags every subcommand shares.
+struct OutputOptions: ParsableArguments {
+    @Flag(name: .long, help: "No progress output.")
+    var quiet = false
+
+    @Flag(name: .long, help: "Machine-readable JSON on stdout (and JSON progress lines on stderr).")
+    var json = false
+
+    func apply() {
+        ProgressSettings.mode = quiet ? .quiet : (json ? .json : .automatic)
+    }
+}

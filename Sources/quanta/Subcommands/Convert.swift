@@ -1,0 +1,45 @@
+import ArgumentParser
+import QuantaCore
+import QuantaGraph
+import QuantaKit
+
+struct Convert: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Convert a model between formats (and float dtypes).",
+        discussion: """
+        Examples:
+          quanta convert --to safetensors --dtype bf16 model/ out/
+          quanta convert --to safetensors --max-shard-size 2GB model.safetensors out/
+        """)
+
+    @Option(name: .long, help: "Input format (inferred when omitted).")
+    var from: ModelFormat?
+
+    @Option(name: .long, help: "Output format.")
+    var to: ModelFormat
+
+    @Option(name: .long, help: "Cast floating-point tensors to f32, f16 or bf16.")
+    var dtype: FloatDType?
+
+    @Option(name: .long, help: "Largest safetensors shard (e.g. 5GB, 500MB, 2GiB).")
+    var maxShardSize: ByteSize = ByteSize(argument: "5GB")!
+
+    @Flag(name: .long, help: "Overwrite an existing output.")
+    var force = false
+
+    @Argument(help: "Input path.")
+    var input: String
+
+    @Argument(help: "Output path: a directory (Hugging Face layout) or a single file.")
+    var outputPath: String
+
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        output.apply()
+        let options = ConvertOptions(from: from, to: to, dtype: dtype?.dtype,
+                                     maxShardSize: maxShardSize.bytes, force: force)
+        let summary = try Converter.convert(input: input, output: outputPath, options: options)
+        print(output.json ? summary.json() : summary.text())
+    }
+}
