@@ -1,5 +1,5 @@
 import QuantaFormats
-@testable import QuantaQuant
+import QuantaQuant
 import Testing
 
 /// Quantization against gguf-py 0.19.0 `gguf.quants.quantize`, byte for byte.

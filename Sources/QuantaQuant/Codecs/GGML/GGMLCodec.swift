@@ -158,7 +158,7 @@ public enum GGMLCodec {
     /// Calls `body(firstBlock, blockCount)` over disjoint ranges covering `0 ..< blockCount`,
     /// concurrently when there is enough work.
     private static func forEachBlockRange(blockCount: Int, blockSize: Int,
-                                          _ body: @escaping @Sendable (Int, Int) -> Void) {
+                                          _ body: @Sendable (Int, Int) -> Void) {
         let blocksPerTask = max(1, elementsPerTask / blockSize)
         let tasks = (blockCount + blocksPerTask - 1) / blocksPerTask
         if tasks <= 1 {

@@ -40,25 +40,38 @@ enum GGMLKQuants {
             let block = blocks + b * 110
             let out = output + b * 256
             let d = GGMLScalarBits.loadHalf(block, 108)
-            for group in 0 ..< 16 {
-                // 6-bit scale: low 4 bits from byte (group mod 8) of scales[0..<8] (low nibble for
-                // groups 0–7, high for 8–15), high 2 bits from scales[8 + group mod 4] at bit 2·(group / 4).
-                let lowByte = block.load(fromByteOffset: 96 + group % 8, as: UInt8.self)
-                let low = (lowByte >> UInt8(4 * (group / 8))) & 0x0F
-                let highByte = block.load(fromByteOffset: 104 + group % 4, as: UInt8.self)
-                let high = (highByte >> UInt8(2 * (group / 4))) & 0x03
-                let dl = d * Float(Int32(low | high << 4) - 32)
-                for l in 0 ..< 16 {
-                    let e = group * 16 + l
-                    // 2-bit part as Q2_K; hmask bit (e / 32) of hmask[e mod 32] clear means −4.
-                    let half = e / 128, shift = (e / 32) % 4, lane = e % 32
-                    let q2 = (block.load(fromByteOffset: 32 + half * 32 + lane, as: UInt8.self) >> UInt8(2 * shift)) & 3
-                    let hbit = (block.load(fromByteOffset: lane, as: UInt8.self) >> UInt8(e / 32)) & 1
-                    let q = Int32(q2) - (hbit == 0 ? 4 : 0)
-                    out[e] = dl * Float(q)
+            // Element e = half·128 + k·32 + i: 2 bits at 2k of qs[half·32 + i], plus hmask bit
+            // (half·4 + k) of hmask[i] (clear means −4); sub-block e / 16.
+            for half in 0 ..< 2 {
+                for sixteen in 0 ..< 2 {
+                    let g = half * 8 + sixteen
+                    let s0 = d * Float(q3Scale(block, g)), s1 = d * Float(q3Scale(block, g + 2))
+                    let s2 = d * Float(q3Scale(block, g + 4)), s3 = d * Float(q3Scale(block, g + 6))
+                    let o = out + half * 128 + sixteen * 16
+                    let qs = block + 32 + half * 32 + sixteen * 16
+                    let hmask = block + sixteen * 16
+                    let hshift = UInt8(half * 4)
+                    for i in 0 ..< 16 {
+                        let q = qs.load(fromByteOffset: i, as: UInt8.self)
+                        let h = hmask.load(fromByteOffset: i, as: UInt8.self) >> hshift
+                        o[i] = s0 * Float(Int32(q & 3) - (h & 1 == 0 ? 4 : 0))
+                        o[i + 32] = s1 * Float(Int32((q >> 2) & 3) - (h & 2 == 0 ? 4 : 0))
+                        o[i + 64] = s2 * Float(Int32((q >> 4) & 3) - (h & 4 == 0 ? 4 : 0))
+                        o[i + 96] = s3 * Float(Int32(q >> 6) - (h & 8 == 0 ? 4 : 0))
+                    }
                 }
             }
         }
+    }
+
+    /// Signed 6-bit scale of Q3_K sub-block `group` (0–15): low 4 bits from byte (group mod 8) of
+    /// scales[0..<8] (low nibble for groups 0–7, high for 8–15), high 2 bits from
+    /// scales[8 + group mod 4] at bit 2·(group / 4); stored with an offset of 32.
+    @inline(__always)
+    private static func q3Scale(_ block: UnsafeRawPointer, _ group: Int) -> Int32 {
+        let low = (block.load(fromByteOffset: 96 + group % 8, as: UInt8.self) >> UInt8(4 * (group / 8))) & 0x0F
+        let high = (block.load(fromByteOffset: 104 + group % 4, as: UInt8.self) >> UInt8(2 * (group / 4))) & 0x03
+        return Int32(low | high << 4) - 32
     }
 
     static func dequantizeQ4_K(_ blocks: UnsafeRawPointer, _ output: UnsafeMutablePointer<Float>, _ count: Int) {
@@ -110,18 +123,27 @@ enum GGMLKQuants {
             let block = blocks + b * 210
             let out = output + b * 256
             let d = GGMLScalarBits.loadHalf(block, 208)
-            for group in 0 ..< 16 {
-                let dl = d * Float(block.load(fromByteOffset: 192 + group, as: Int8.self))
-                for l in 0 ..< 16 {
-                    let e = group * 16 + l
-                    // Low 4 bits: e = half·128 + nibble·64 + i reads ql[half·64 + i];
-                    // high 2 bits: e = half·128 + shift·32 + i reads qh[half·32 + i].
-                    let half = e / 128, inHalf = e % 128
-                    let lowByte = block.load(fromByteOffset: half * 64 + inHalf % 64, as: UInt8.self)
-                    let low = (lowByte >> UInt8(4 * (inHalf / 64))) & 0x0F
-                    let highByte = block.load(fromByteOffset: 128 + half * 32 + inHalf % 32, as: UInt8.self)
-                    let high = (highByte >> UInt8(2 * (inHalf / 32))) & 0x03
-                    out[e] = dl * Float(Int32(low | high << 4) - 32)
+            // Element e = half·128 + k·32 + i: low 4 bits from ql[half·64 + (k mod 2)·32 + i]
+            // (low nibble for k < 2), high 2 bits at 2k of qh[half·32 + i]; sub-block e / 16.
+            for half in 0 ..< 2 {
+                for sixteen in 0 ..< 2 {
+                    let g = 192 + half * 8 + sixteen
+                    let s0 = d * Float(block.load(fromByteOffset: g, as: Int8.self))
+                    let s1 = d * Float(block.load(fromByteOffset: g + 2, as: Int8.self))
+                    let s2 = d * Float(block.load(fromByteOffset: g + 4, as: Int8.self))
+                    let s3 = d * Float(block.load(fromByteOffset: g + 6, as: Int8.self))
+                    let o = out + half * 128 + sixteen * 16
+                    let ql = block + half * 64 + sixteen * 16
+                    let qh = block + 128 + half * 32 + sixteen * 16
+                    for i in 0 ..< 16 {
+                        let a = ql.load(fromByteOffset: i, as: UInt8.self)
+                        let c = ql.load(fromByteOffset: i + 32, as: UInt8.self)
+                        let h = qh.load(fromByteOffset: i, as: UInt8.self)
+                        o[i] = s0 * Float(Int32((a & 0x0F) | (h & 0x03) << 4) - 32)
+                        o[i + 32] = s1 * Float(Int32((c & 0x0F) | (h & 0x0C) << 2) - 32)
+                        o[i + 64] = s2 * Float(Int32((a >> 4) | (h & 0x30)) - 32)
+                        o[i + 96] = s3 * Float(Int32((c >> 4) | (h & 0xC0) >> 2) - 32)
+                    }
                 }
             }
         }
