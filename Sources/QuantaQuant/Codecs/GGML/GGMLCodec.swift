@@ -2,11 +2,11 @@ import Dispatch
 import QuantaFormats
 
 /// Decodes `blockCount` consecutive blocks at `blocks` into `blockCount × blockSize` floats.
-typealias GGMLDequantizeKernel = @Sendable (_ blocks: UnsafeRawPointer, _ output: UnsafeMutablePointer<Float>,
-                                  _ blockCount: Int) -> Void
+typealias GGMLDequantizeKernel =
+    @Sendable (_ blocks: UnsafeRawPointer, _ output: UnsafeMutablePointer<Float>, _ blockCount: Int) -> Void
 /// Encodes `blockCount × blockSize` floats into `blockCount` consecutive blocks.
-typealias GGMLQuantizeKernel = @Sendable (_ input: UnsafePointer<Float>, _ blocks: UnsafeMutableRawPointer,
-                                _ blockCount: Int) -> Void
+typealias GGMLQuantizeKernel =
+    @Sendable (_ input: UnsafePointer<Float>, _ blocks: UnsafeMutableRawPointer, _ blockCount: Int) -> Void
 
 /// ggml block codecs, bit-exact with gguf-py 0.19.0 (`gguf.quants.dequantize` / `quantize`).
 ///
