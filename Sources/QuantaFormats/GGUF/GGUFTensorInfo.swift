@@ -19,6 +19,8 @@ public struct GGUFTensorInfo: Sendable {
     public let file: MappedFile
 
     /// The tensor's bytes inside the map (checked against the file size when the file was read).
+    /// The pointer is valid only while this info or its `GGUFFile` is alive: do not let it outlive
+    /// them (`GGUFFile(path:).tensors[0].bytes` unmaps at once). `withUnsafeBytes` is the safe form.
     public var bytes: UnsafeRawBufferPointer {
         UnsafeRawBufferPointer(start: file.bytes.baseAddress.map { $0 + offset }, count: byteCount)
     }

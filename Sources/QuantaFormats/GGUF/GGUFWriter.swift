@@ -182,7 +182,9 @@ public struct GGUFWriter: Sendable {
                              fileSize: try ShapeMath.add(dataOffset, dataSize, context: "GGUF file size"))
     }
 
-    /// Plans, then writes the whole file to `path` (created or truncated).
+    /// Plans, then writes the whole file to `path` (created or truncated). Every check runs before
+    /// the file is opened; an I/O or producer failure midway leaves a partial file, which the
+    /// caller's `AtomicOutput` discards.
     public func write(to path: String, progress: ProgressReporter? = nil) throws {
         let plan = try plan()
         let stream = try GGUFStream(path: path, plan: plan, tensors: tensors)
