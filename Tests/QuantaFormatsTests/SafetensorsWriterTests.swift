@@ -99,6 +99,9 @@ struct SafetensorsWriterTests {
         #expect(throws: SafetensorsError.duplicateTensorName(name: "a")) {
             try SafetensorsWriter.write(tensors: [("a", payload), ("b", payload), ("a", payload)], metadata: nil, to: out)
         }
+        #expect(throws: SafetensorsError.reservedTensorName(name: "__metadata__")) {
+            try SafetensorsWriter.write(tensors: [("__metadata__", payload)], metadata: nil, to: out)
+        }
         #expect(throws: SafetensorsError.duplicateMetadataKey(key: "k")) {
             try SafetensorsWriter.write(tensors: [("a", payload)], metadata: [("k", "1"), ("k", "2")], to: out)
         }

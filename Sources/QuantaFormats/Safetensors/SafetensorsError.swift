@@ -29,6 +29,7 @@ public enum SafetensorsError: Error, CustomStringConvertible, Sendable, Equatabl
     // Writing.
     case emptyTensorName(position: Int)
     case duplicateTensorName(name: String)
+    case reservedTensorName(name: String)
     case duplicateMetadataKey(key: String)
     case headerTooLargeToWrite(length: Int, limit: Int)
     case payloadSizeMismatch(file: String, tensor: String, expected: Int, written: Int)
@@ -79,6 +80,8 @@ public enum SafetensorsError: Error, CustomStringConvertible, Sendable, Equatabl
             return "tensor #\(position) has an empty name; every tensor needs a name"
         case let .duplicateTensorName(name):
             return "tensor name '\(name)' is used twice; names must be unique"
+        case let .reservedTensorName(name):
+            return "tensor name '\(name)' is reserved for the header's metadata; rename the tensor"
         case let .duplicateMetadataKey(key):
             return "metadata key '\(key)' is given twice"
         case let .headerTooLargeToWrite(length, limit):

@@ -124,6 +124,7 @@ public enum SafetensorsWriter {
         seen.reserveCapacity(names.count)
         for (position, name) in names.enumerated() {
             guard !name.isEmpty else { throw SafetensorsError.emptyTensorName(position: position) }
+            guard name != SafetensorsHeader.metadataKey else { throw SafetensorsError.reservedTensorName(name: name) }
             // Swift compares canonically equivalent names (é vs e + U+0301) as equal; such pairs
             // are refused too, since no reader keyed by String could tell them apart.
             guard seen.insert(name).inserted else { throw SafetensorsError.duplicateTensorName(name: name) }
