@@ -32,7 +32,7 @@ let package = Package(
         .target(name: "QuantaKit",
                 dependencies: ["QuantaCore", "QuantaFormats", "QuantaGraph", "QuantaQuant", "QuantaEngine"]),
         .executableTarget(name: "quanta", dependencies: [
-            "QuantaCore", "QuantaFormats", "QuantaGraph", "QuantaKit",
+            "QuantaCore", "QuantaFormats", "QuantaGraph", "QuantaEngine", "QuantaKit",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "QuantaCoreTests", dependencies: ["QuantaCore"]),

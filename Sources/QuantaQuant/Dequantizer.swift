@@ -1,4 +1,5 @@
 import QuantaCore
+import QuantaFormats
 import QuantaGraph
 
 /// Turns any graph tensor into f32 values in Hugging Face row order: dense tensors convert,
@@ -22,7 +23,14 @@ public enum Dequantizer {
     }
 
     static func decode(_ q: QuantizedTensor, name: String) throws -> [Float] {
-        throw GraphError.unsupported("tensor '\(name)': decoding \(q.scheme) is not built yet")
+        switch q.scheme {
+        case let .ggml(type):
+            guard let blocks = q.component("weight") else { throw GraphError.missingTensor(name: name + " (blocks)", context: "GGUF tensor") }
+            let count = try ShapeMath.elementCount(q.shape, context: name)
+            return try blocks.withUnsafeBytes { try GGMLCodec.dequantize(type, bytes: $0, count: count) }
+        default:
+            throw GraphError.unsupported("tensor '\(name)': decoding \(q.scheme) is not built yet")
+        }
     }
 
     static func reorderToHuggingFace(_ values: [Float], shape: [Int], heads: Int) throws -> [Float] {

@@ -8,9 +8,20 @@ public enum ModelLoader {
         let resolved = try format ?? ModelFormat.detect(path: path)
         switch resolved {
         case .safetensors: return try loadSafetensors(path: path)
-        case .gguf, .pytorch:
+        case .gguf: return try GGUFImport.graph(from: try GGUFFile(path: ggufPath(path)))
+        case .pytorch:
             throw GraphError.unsupported("reading \(resolved.rawValue) is not built yet")
         }
+    }
+
+    /// A GGUF file, or the single .gguf inside a directory.
+    static func ggufPath(_ path: String) throws -> String {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw GraphError.notFound(path: path) }
+        guard isDirectory.boolValue else { return path }
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).filter { $0.hasSuffix(".gguf") }
+        guard names.count == 1 else { throw GraphError.unknownFormat(path: path) }
+        return path + "/" + names[0]
     }
 
     /// The directory that holds a model's metadata files, if `path` is (or is inside) one.

@@ -1,0 +1,108 @@
+import Foundation
+import QuantaCore
+import QuantaEngine
+import QuantaGraph
+
+/// Options of `quanta eval`.
+public struct EvalOptions: Sendable {
+    public var textPath: String?
+    /// Pre-tokenized input: raw little-endian int32 ids (skips the tokenizer).
+    public var tokenIDsPath: String?
+    public var evalProtocol: EvalProtocol = .llamaCpp
+    public var contextLength: Int = 512
+    public var chunks: Int?
+    public var baseline: String?
+
+    public init(textPath: String? = nil, tokenIDsPath: String? = nil, evalProtocol: EvalProtocol = .llamaCpp,
+                contextLength: Int = 512, chunks: Int? = nil, baseline: String? = nil) {
+        self.textPath = textPath
+        self.tokenIDsPath = tokenIDsPath
+        self.evalProtocol = evalProtocol
+        self.contextLength = contextLength
+        self.chunks = chunks
+        self.baseline = baseline
+    }
+}
+
+/// What `quanta eval` measured.
+public struct EvalReport: Sendable {
+    public var model: String
+    public var baseline: String?
+    public var options: EvalOptions
+    public var result: PerplexityResult
+    public var weightBytes: Int
+    public var loadSeconds: Double
+
+    public func text() -> String {
+        var lines: [String] = []
+        lines.append(result.runningPerplexity.enumerated().map { String(format: "[%d]%.4f", $0.offset + 1, $0.element) }.joined(separator: ","))
+        lines.append(String(format: "PPL = %.4f +/- %.5f  (%@ protocol, ctx %d, %d chunks, %d tokens scored)",
+                            result.perplexity, result.standardError, options.evalProtocol.rawValue, options.contextLength,
+                            result.chunkCount, result.tokensScored))
+        if let c = result.comparison {
+            lines.append(String(format: "baseline PPL = %.4f   PPL ratio = %.4f", c.baselinePerplexity, c.perplexityRatio))
+            lines.append(String(format: "KL divergence: mean %.6f  median %.6f  p99 %.6f", c.klMean, c.klMedian, c.kl99))
+            lines.append(String(format: "top-1 agreement %.2f%%   RMS Δp %.3f%%", c.top1Agreement * 100, c.rmsDeltaP * 100))
+        }
+        lines.append(String(format: "%.1f tokens/s (%.1f s eval, %.1f s load; weights %@ in f32)", result.tokensPerSecond,
+                            result.seconds, loadSeconds, ProgressReporter.human(Double(weightBytes), "B")))
+        return lines.joined(separator: "\n")
+    }
+
+    public func json() -> String {
+        var object = JSONObject([
+            ("model", .string(model)), ("protocol", .string(options.evalProtocol.rawValue)),
+            ("ctx", .int(Int64(options.contextLength))), ("chunks", .int(Int64(result.chunkCount))),
+            ("ppl", .double(result.perplexity)), ("ppl_stderr", .double(result.standardError)),
+            ("tokens_scored", .int(Int64(result.tokensScored))), ("tokens_per_second", .double(result.tokensPerSecond)),
+            ("seconds", .double(result.seconds)),
+            ("running_ppl", .array(result.runningPerplexity.map { .double($0) })),
+            ("chunk_ppl", .array(result.chunkPerplexity.map { .double($0) })),
+        ])
+        if let baseline, let c = result.comparison {
+            object["baseline"] = .string(baseline)
+            object["baseline_ppl"] = .double(c.baselinePerplexity)
+            object["ppl_ratio"] = .double(c.perplexityRatio)
+            object["kld_mean"] = .double(c.klMean)
+            object["kld_median"] = .double(c.klMedian)
+            object["kld_p99"] = .double(c.kl99)
+            object["top1_agreement"] = .double(c.top1Agreement)
+            object["rms_delta_p"] = .double(c.rmsDeltaP)
+            object["baseline_chunk_ppl"] = .array((result.baselineChunkPerplexity ?? []).map { .double($0) })
+        }
+        return JSONWriter.pretty(.object(object))
+    }
+}
+
+public enum Evaluator {
+    public static func run(model: String, options: EvalOptions) throws -> EvalReport {
+        let start = DispatchTime.now().uptimeNanoseconds
+        let graph = try ModelLoader.load(path: model)
+        let weights = try LlamaWeights(graph: graph)
+        let runner = LlamaRunner(weights: weights, maxTokens: options.contextLength)
+        var baselineRunner: LlamaRunner?
+        if let baseline = options.baseline {
+            baselineRunner = LlamaRunner(weights: try LlamaWeights(graph: try ModelLoader.load(path: baseline)),
+                                         maxTokens: options.contextLength)
+        }
+        let tokens = try tokenize(graph: graph, options: options)
+        let loadSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let bos = graph.tokenizer?.bosTokenID.map { Int32($0) }
+        let perplexityOptions = PerplexityOptions(evalProtocol: options.evalProtocol, contextLength: options.contextLength,
+                                                  maxChunks: options.chunks, addBOS: graph.tokenizer?.addBOS ?? false,
+                                                  bosTokenID: bos)
+        let result = try PerplexityEvaluator.evaluate(runner, tokens: tokens, options: perplexityOptions, baseline: baselineRunner)
+        return EvalReport(model: model, baseline: options.baseline, options: options, result: result,
+                          weightBytes: weights.parameterBytes, loadSeconds: loadSeconds)
+    }
+
+    static func tokenize(graph: ModelGraph, options: EvalOptions) throws -> [Int32] {
+        if let path = options.tokenIDsPath {
+            let file = try MappedFile(path: path)
+            guard file.size % 4 == 0 else { throw KitError.invalidOption("\(path): \(file.size) bytes is not a whole number of int32 ids") }
+            var reader = ByteReader(file.bytes, context: path)
+            return try (0 ..< file.size / 4).map { _ in try reader.i32() }
+        }
+        throw KitError.invalidOption("text tokenization is not wired yet; pass --token-ids")
+    }
+}

@@ -1,0 +1,40 @@
+import ArgumentParser
+import QuantaEngine
+import QuantaKit
+
+extension EvalProtocol: ExpressibleByArgument {}
+
+struct Eval: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Perplexity of a model on a text (llama.cpp's protocol by default), optionally against a baseline.",
+        discussion: """
+        Examples:
+          quanta eval model.gguf --text data/wikitext-2-raw-test.txt --ctx 512 --chunks 40
+          quanta eval quantized/ --baseline model.gguf --text data/wikitext-2-raw-test.txt --chunks 40
+        """)
+
+    @Argument(help: "The model: a GGUF file or a Hugging Face directory.") var model: String
+    @Option(name: .long, help: "Text file to score.") var text: String?
+    @Option(name: .long, help: "Pre-tokenized input (little-endian int32 ids) instead of --text.") var tokenIds: String?
+    @Option(name: .long, help: "Context window.") var ctx: Int = 512
+    @Option(name: .long, help: "Score only the first N windows.") var chunks: Int?
+    @Option(name: .customLong("protocol"), help: "llama.cpp (second half of each window) or gptq (every token).")
+    var evalProtocol: EvalProtocol = .llamaCpp
+    @Option(name: .long, help: "Compare against this model: KL divergence, top-1 agreement, RMS Δp, PPL ratio.")
+    var baseline: String?
+    @OptionGroup var output: OutputOptions
+
+    func validate() throws {
+        guard (text == nil) != (tokenIds == nil) else { throw ValidationError("pass exactly one of --text and --token-ids") }
+        guard ctx >= 4 && ctx <= 1 << 16 else { throw ValidationError("--ctx must be between 4 and 65536") }
+        if let chunks, chunks < 1 { throw ValidationError("--chunks must be at least 1") }
+    }
+
+    func run() throws {
+        output.apply()
+        let options = EvalOptions(textPath: text, tokenIDsPath: tokenIds, evalProtocol: evalProtocol,
+                                  contextLength: ctx, chunks: chunks, baseline: baseline)
+        let report = try Evaluator.run(model: model, options: options)
+        print(output.json ? report.json() : report.text())
+    }
+}
