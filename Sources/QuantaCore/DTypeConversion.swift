@@ -70,11 +70,8 @@ public enum DTypeConversion {
             if from == .f32 {
                 let input = src.assumingMemoryBound(to: Float.self)
                 for i in 0 ..< count { typed[i] = FloatBits.floatToF16(input[i]) }
-            } else if from == .f64 {
-                // f64 → f16 rounds once, as torch does (not through f32).
-                let input = src.assumingMemoryBound(to: Double.self)
-                for i in 0 ..< count { typed[i] = Float16(input[i]).bitPattern }
             } else {
+                // f64 → f16 goes through f32 (two roundings), as torch's conversion does.
                 for i in 0 ..< count { typed[i] = FloatBits.floatToF16(readFloat(src, from, i)) }
             }
         case .bf16:

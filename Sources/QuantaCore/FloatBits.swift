@@ -7,11 +7,11 @@ public enum FloatBits {
         Float(bitPattern: UInt32(bits) << 16)
     }
 
-    /// f32 → bf16, round to nearest even; NaN becomes the canonical quiet NaN 0x7FC0.
-    /// Same as c10::BFloat16's `round_to_nearest_even` used by torch `.to(torch.bfloat16)`.
+    /// f32 → bf16, round to nearest even; every NaN (either sign) becomes 0x7FC0.
+    /// Same as c10::BFloat16's scalar `round_to_nearest_even` used by torch `.to(torch.bfloat16)`.
     @inline(__always)
     public static func floatToBF16(_ value: Float) -> UInt16 {
-        if value.isNaN { return value.sign == .minus ? 0xFFC0 : 0x7FC0 }
+        if value.isNaN { return 0x7FC0 }
         let bits = value.bitPattern
         let roundingBias: UInt32 = ((bits >> 16) & 1) &+ 0x7FFF
         return UInt16(truncatingIfNeeded: (bits &+ roundingBias) >> 16)
@@ -29,7 +29,10 @@ public enum FloatBits {
         let sign: Float = byte & 0x80 != 0 ? -1 : 1
         let exponent = Int((byte >> 3) & 0x0F)
         let mantissa = Float(byte & 0x07)
-        if exponent == 0x0F && byte & 0x07 == 0x07 { return .nan }
+        if exponent == 0x0F && byte & 0x07 == 0x07 {
+            // c10 keeps sign and mantissa bits in the NaN it returns (0x7F → 0x7FF00000).
+            return Float(bitPattern: UInt32(byte & 0x80) << 24 | 0x7F80_0000 | UInt32(byte & 0x07) << 20)
+        }
         if exponent == 0 { return sign * mantissa / 8 * Float(sign: .plus, exponent: -6, significand: 1) }
         return sign * (1 + mantissa / 8) * Float(sign: .plus, exponent: exponent - 7, significand: 1)
     }
@@ -38,12 +41,13 @@ public enum FloatBits {
     @inline(__always)
     public static func f8e5m2ToFloat(_ byte: UInt8) -> Float { f16ToFloat(UInt16(byte) << 8) }
 
-    /// f32 → E4M3FN, round to nearest even; |x| ≥ 464 (and NaN) become NaN, as c10's
-    /// `fp8e4m3fn_from_fp32_value` does (the format has no infinity).
+    /// f32 → E4M3FN, round to nearest even; |x| ≥ 464 and ±inf saturate to ±448, NaN stays NaN
+    /// (with its sign), as c10's `fp8e4m3fn_from_fp32_value` does (the format has no infinity).
     public static func floatToF8E4M3(_ value: Float) -> UInt8 {
         let sign: UInt8 = value.sign == .minus ? 0x80 : 0
         let magnitude = abs(value)
-        if magnitude.isNaN || magnitude >= 464 { return sign | 0x7F }
+        if magnitude.isNaN { return sign | 0x7F }
+        if magnitude >= 464 { return sign | 0x7E }
         return sign | encodeSmallFloat(magnitude, exponentBits: 4, mantissaBits: 3, bias: 7)
     }
 

@@ -57,10 +57,13 @@ public struct TensorPayload: Sendable {
                     let src = UnsafeRawBufferPointer(rebasing: raw[(start * view.dtype.byteSize) ..< ((start + count) * view.dtype.byteSize)])
                     try DTypeConversion.convert(src, from: view.dtype, into: buffer, to: target, count: count)
                     try output.write(UnsafeRawBufferPointer(rebasing: buffer[0 ..< count * target.byteSize]))
+                    // Drop the source pages we are done with, so RSS stays at about one chunk.
+                    if let (file, offset) = view.mappedLocation {
+                        file.release(offset: offset + start * view.dtype.byteSize, count: count * view.dtype.byteSize)
+                    }
                     start += count
                 }
             }
-            view.releasePages()
         case let .produce(producer):
             let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(byteCount, 1), alignment: 64)
             defer { buffer.deallocate() }
