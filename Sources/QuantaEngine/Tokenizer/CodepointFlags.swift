@@ -1,7 +1,10 @@
 /// Per-codepoint category flags as llama.cpp's `unicode_cpt_flags` (src/unicode.h) defines them:
 /// one general-category bit (\p{N}, \p{L}, \p{Z}, \p{M}, \p{P}, \p{S}, \p{C}, or "undefined" for Cn)
 /// plus a White_Space bit. llama.cpp generates its table from UnicodeData.txt
-/// (scripts/gen-unicode-data.py); we ask Swift's Unicode properties, which follow the same data.
+/// (scripts/gen-unicode-data.py); we ask Swift's Unicode properties, which follow the same data, and treat
+/// characters assigned after llama.cpp's table (Unicode 15.1 in llama.cpp of llama-cpp-python 0.3.36) as
+/// unassigned so that new characters split exactly as llama.cpp splits them. The test
+/// TokenizerUnicodeTests compares every codepoint with llama.cpp's table.
 /// A value of 0 means "outside the current fragment", exactly like llama.cpp's `_get_flags` out of range.
 enum CodepointFlags {
     static let undefined: UInt16 = 0x0001
@@ -22,8 +25,15 @@ enum CodepointFlags {
         return computed(scalar)
     }
 
+    /// The Unicode version of llama.cpp's src/unicode-data.cpp (newest `age` among the codepoints it assigns).
+    static let llamaCppUnicodeVersion = (major: 15, minor: 1)
+
     static func computed(_ scalar: Unicode.Scalar) -> UInt16 {
         let properties = scalar.properties
+        guard let age = properties.age,
+              (age.major, age.minor) <= (llamaCppUnicodeVersion.major, llamaCppUnicodeVersion.minor) else {
+            return undefined
+        }
         var flags = category(properties.generalCategory)
         if properties.isWhitespace { flags |= whitespace }
         return flags
