@@ -4,6 +4,7 @@ extension GraphTensor {
     /// The bytes a writer streams for a dense tensor in Hugging Face row order, with any pending
     /// cast applied. Fails for quantized tensors (their writers handle components).
     public func densePayload() throws -> TensorPayload {
+        if case let .deferred(payload) = value { return payload }
         guard case let .dense(view) = value else {
             throw GraphError.unsupported("tensor '\(name)' is quantized (\(typeName)); dequantize it first")
         }
@@ -25,6 +26,18 @@ extension GraphTensor {
             try reordered.withUnsafeBytes { raw in
                 try DTypeConversion.convert(raw, from: view.dtype, into: out, to: target, count: view.elementCount)
             }
+        }
+    }
+}
+
+extension GraphTensor {
+    /// Drops this tensor's mapped source pages from the resident set once a writer is done
+    /// with them, so streaming a model keeps RSS near one tensor.
+    public func releaseSourcePages() {
+        switch value {
+        case let .dense(view): view.releasePages()
+        case let .quantized(q): for component in q.components { component.view.releasePages() }
+        case .deferred: break
         }
     }
 }

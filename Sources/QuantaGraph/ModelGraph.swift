@@ -36,6 +36,9 @@ public enum RowOrder: Sendable, Equatable {
 public enum TensorValue: Sendable {
     case dense(TensorView)
     case quantized(QuantizedTensor)
+    /// A dense tensor computed when written (e.g. a dequantized block tensor), so conversions
+    /// stream one tensor at a time instead of materializing the model.
+    case deferred(TensorPayload)
 }
 
 /// A quantized tensor: its logical (dequantized) shape and the named component tensors that
@@ -76,6 +79,7 @@ public struct GraphTensor: Sendable {
         switch value {
         case let .dense(view): return view.shape
         case let .quantized(q): return q.shape
+        case let .deferred(payload): return payload.shape
         }
     }
 
@@ -85,6 +89,7 @@ public struct GraphTensor: Sendable {
         switch value {
         case let .dense(view): return view.elementCount * (castTo ?? view.dtype).byteSize
         case let .quantized(q): return q.storedBytes
+        case let .deferred(payload): return payload.byteCount
         }
     }
 
@@ -93,6 +98,7 @@ public struct GraphTensor: Sendable {
         switch value {
         case let .dense(view): return (castTo ?? view.dtype).rawValue
         case let .quantized(q): return q.scheme.description
+        case let .deferred(payload): return payload.dtype.rawValue
         }
     }
 }
@@ -130,6 +136,8 @@ public struct ModelGraph: Sendable {
     /// Free-form string metadata (safetensors `__metadata__`).
     public var metadata: [(key: String, value: String)]
     public var sideFiles: [SideFile]
+    /// The typed GGUF key/values when the graph was read from GGUF (carried to a GGUF output).
+    public var ggufMetadata: [(key: String, value: GGUFValue)]?
     /// Where the graph came from, for messages.
     public var source: String
 
@@ -146,8 +154,20 @@ public struct ModelGraph: Sendable {
         self.source = source
     }
 
-    /// Every tensor, in node order.
-    public var tensors: [GraphTensor] { nodes.flatMap(\.tensors) }
+    /// Tensor names in the order the source file stored them; writers keep that order so a
+    /// same-format conversion is byte-identical. Tensors not listed follow in node order.
+    public var sourceOrder: [String]?
+
+    /// Every tensor, in source order when known, else node order.
+    public var tensors: [GraphTensor] {
+        let all = nodes.flatMap(\.tensors)
+        guard let order = sourceOrder else { return all }
+        let rank = Dictionary(order.enumerated().map { ($0.element, $0.offset) }, uniquingKeysWith: { a, _ in a })
+        return all.enumerated().sorted { a, b in
+            let ra = rank[a.element.name] ?? order.count + a.offset, rb = rank[b.element.name] ?? order.count + b.offset
+            return ra < rb
+        }.map(\.element)
+    }
 
     public func tensor(named name: String) -> GraphTensor? {
         for node in nodes { if let t = node.tensors.first(where: { $0.name == name }) { return t } }

@@ -2,6 +2,7 @@ import Foundation
 import QuantaCore
 import QuantaFormats
 import QuantaGraph
+import QuantaQuant
 
 /// Options of `quanta convert`.
 public struct ConvertOptions: Sendable {
@@ -11,13 +12,17 @@ public struct ConvertOptions: Sendable {
     public var dtype: DType?
     public var maxShardSize: Int
     public var force: Bool
+    /// GGUF output tensor type.
+    public var outType: GGUFOutType
 
-    public init(from: ModelFormat?, to: ModelFormat, dtype: DType? = nil, maxShardSize: Int = 5_000_000_000, force: Bool = false) {
+    public init(from: ModelFormat?, to: ModelFormat, dtype: DType? = nil, maxShardSize: Int = 5_000_000_000,
+                force: Bool = false, outType: GGUFOutType = .auto) {
         self.from = from
         self.to = to
         self.dtype = dtype
         self.maxShardSize = maxShardSize
         self.force = force
+        self.outType = outType
     }
 }
 
@@ -52,13 +57,47 @@ public enum Converter {
         let files: [String]
         switch options.to {
         case .safetensors:
+            // Formats without a quantized layout for these tensors get them dequantized.
+            try dequantizeGGML(&graph, to: options.dtype ?? .f32)
             files = try SafetensorsExport.write(graph, to: output, maxShardSize: options.maxShardSize, force: options.force)
-        case .gguf, .pytorch:
+        case .gguf:
+            files = try GGUFExport.write(graph, to: output, outType: options.outType, force: options.force)
+        case .pytorch:
             throw KitError.unsupportedConversion(from: options.from ?? .safetensors, to: options.to, reason: "writing \(options.to.rawValue) is not built yet")
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        let bytes = graph.tensors.reduce(0) { $0 + $1.storedBytes }
+        let bytes = outputBytes(output)
         return ConvertSummary(output: output, files: files, tensorCount: graph.tensors.count, bytesWritten: bytes, seconds: seconds)
+    }
+
+    /// Total size of the files at `path` (a file or a directory).
+    static func outputBytes(_ path: String) -> Int {
+        let manager = FileManager.default
+        var isDirectory: ObjCBool = false
+        guard manager.fileExists(atPath: path, isDirectory: &isDirectory) else { return 0 }
+        if !isDirectory.boolValue { return (try? manager.attributesOfItem(atPath: path)[.size] as? Int) ?? 0 }
+        let names = (try? manager.contentsOfDirectory(atPath: path)) ?? []
+        return names.reduce(0) { $0 + ((try? manager.attributesOfItem(atPath: path + "/" + $1)[.size] as? Int) ?? 0) }
+    }
+
+    /// Replaces ggml block tensors by lazily dequantized dense tensors of `dtype` (streamed while writing).
+    public static func dequantizeGGML(_ graph: inout ModelGraph, to dtype: DType) throws {
+        try graph.mapTensors { tensor in
+            guard case let .quantized(q) = tensor.value, case .ggml = q.scheme else { return tensor }
+            let source = tensor
+            let payload = try TensorPayload(dtype: dtype, shape: tensor.shape) { out in
+                let values = try Dequantizer.floats(source)   // HF row order
+                source.releaseSourcePages()
+                try values.withUnsafeBytes { raw in
+                    try DTypeConversion.convert(raw, from: .f32, into: out, to: dtype, count: values.count)
+                }
+            }
+            var copy = tensor
+            copy.value = .deferred(payload)
+            copy.rowOrder = .huggingFace
+            copy.castTo = nil
+            return copy
+        }
     }
 
     /// Casts every dense floating-point tensor to `dtype` (lazily: bytes convert while writing)

@@ -5,7 +5,8 @@ import QuantaGraph
 /// Turns any graph tensor into f32 values in Hugging Face row order: dense tensors convert,
 /// quantized tensors decode through their codec.
 public enum Dequantizer {
-    public static func floats(_ tensor: GraphTensor) throws -> [Float] {
+    /// `storedOrder`: keep the rows as stored (llama.cpp's Q/K interleave for GGUF-sourced tensors).
+    public static func floats(_ tensor: GraphTensor, storedOrder: Bool = false) throws -> [Float] {
         var values: [Float]
         switch tensor.value {
         case let .dense(view):
@@ -15,11 +16,27 @@ public enum Dequantizer {
             }
         case let .quantized(q):
             values = try decode(q, name: tensor.name)
+        case let .deferred(payload):
+            values = try materialize(payload)
         }
-        if case let .ggufInterleaved(heads) = tensor.rowOrder {
+        if !storedOrder, case let .ggufInterleaved(heads) = tensor.rowOrder {
             values = try reorderToHuggingFace(values, shape: tensor.shape, heads: heads)
         }
         return values
+    }
+
+    /// Runs a deferred tensor's producer and reads the result as f32.
+    static func materialize(_ payload: TensorPayload) throws -> [Float] {
+        guard case let .produce(producer) = payload.source else {
+            switch payload.source {
+            case let .view(view): return view.floats()
+            case let .convert(view, target): return try view.converted(to: target).floats()
+            case .produce: return []
+            }
+        }
+        let owned = OwnedBytes(count: payload.byteCount)
+        try producer(owned.buffer)
+        return try TensorView(owned: owned, byteCount: payload.byteCount, dtype: payload.dtype, shape: payload.shape).floats()
     }
 
     static func decode(_ q: QuantizedTensor, name: String) throws -> [Float] {

@@ -47,9 +47,12 @@ public enum GGUFImport {
         if let h = hyperparameters, let spec = architecture.spec {
             config = HuggingFaceConfig.make(spec: spec, hyperparameters: h, tokenizer: tokenizer)
         }
-        return ModelGraph(architecture: architecture, hyperparameters: hyperparameters, config: config,
-                          tokenizer: tokenizer, nodes: ModelGraph.grouping(tensors, architecture: architecture),
-                          metadata: metadata, sideFiles: [], source: file.path)
+        var graph = ModelGraph(architecture: architecture, hyperparameters: hyperparameters, config: config,
+                               tokenizer: tokenizer, nodes: ModelGraph.grouping(tensors, architecture: architecture),
+                               metadata: metadata, sideFiles: [], source: file.path)
+        graph.ggufMetadata = file.metadata
+        graph.sourceOrder = tensors.map(\.name)
+        return graph
     }
 
     static func value(of info: GGUFTensorInfo, in file: GGUFFile) throws -> TensorValue {
@@ -86,11 +89,19 @@ public enum GGUFImport {
             kvHeadCount: file.int(arch + ".attention.head_count_kv") ?? heads,
             headDimension: file.int(arch + ".attention.key_length") ?? file.int(arch + ".rope.dimension_count"),
             contextLength: file.int(arch + ".context_length") ?? 2048,
-            rmsNormEpsilon: file.float(arch + ".attention.layer_norm_rms_epsilon") ?? 1e-5,
-            ropeTheta: file.float(arch + ".rope.freq_base") ?? 10000, ropeScaling: scaling,
+            rmsNormEpsilon: decimal(file[arch + ".attention.layer_norm_rms_epsilon"]) ?? 1e-5,
+            ropeTheta: decimal(file[arch + ".rope.freq_base"]) ?? 10000, ropeScaling: scaling,
             tieWordEmbeddings: file.tensor(named: "output.weight") == nil, attentionBias: architecture == .qwen2)
         try result.validate(context: file.path)
         return result
+    }
+
+    /// A metadata number as the decimal its writer meant: an f32 1e-5 reads as 1e-05, not
+    /// 9.999999747378752e-06 (the shortest text that round-trips the f32).
+    static func decimal(_ value: GGUFValue?) -> Double? {
+        guard let value else { return nil }
+        if case let .float32(f) = value { return Double(String(f)) }
+        return value.floatValue
     }
 
     static func decodeTokenizer(_ file: GGUFFile) throws -> TokenizerData? {

@@ -43,8 +43,10 @@ public enum ModelLoader {
             (config, architecture, hyperparameters, sideFiles) = try HuggingFaceDirectory.readMetadata(directory: directory)
         }
         let tensors = checkpoint.tensors.map { GraphTensor(name: $0.name, value: .dense($0.view)) }
-        return ModelGraph(architecture: architecture, hyperparameters: hyperparameters, config: config,
-                          nodes: ModelGraph.grouping(tensors, architecture: architecture),
-                          metadata: checkpoint.metadata, sideFiles: sideFiles, source: path)
+        var graph = ModelGraph(architecture: architecture, hyperparameters: hyperparameters, config: config,
+                               nodes: ModelGraph.grouping(tensors, architecture: architecture),
+                               metadata: checkpoint.metadata, sideFiles: sideFiles, source: path)
+        graph.sourceOrder = tensors.map(\.name)
+        return graph
     }
 }

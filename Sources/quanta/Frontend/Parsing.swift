@@ -23,3 +23,5 @@ struct FloatDType: ExpressibleByArgument {
     }
     static var allValueStrings: [String] { ["f32", "f16", "bf16"] }
 }
+
+extension GGUFOutType: ExpressibleByArgument {}

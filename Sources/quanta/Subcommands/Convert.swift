@@ -10,6 +10,8 @@ struct Convert: ParsableCommand {
         Examples:
           quanta convert --to safetensors --dtype bf16 model/ out/
           quanta convert --to safetensors --max-shard-size 2GB model.safetensors out/
+          quanta convert --from gguf --to safetensors --dtype f32 model.gguf out/
+          quanta convert --to gguf --outtype q8_0 hf-model/ model-q8_0.gguf
         """)
 
     @Option(name: .long, help: "Input format (inferred when omitted).")
@@ -20,6 +22,9 @@ struct Convert: ParsableCommand {
 
     @Option(name: .long, help: "Cast floating-point tensors to f32, f16 or bf16.")
     var dtype: FloatDType?
+
+    @Option(name: .long, help: "GGUF tensor type for ≥2-D weights: auto (keep), f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1.")
+    var outtype: GGUFOutType = .auto
 
     @Option(name: .long, help: "Largest safetensors shard (e.g. 5GB, 500MB, 2GiB).")
     var maxShardSize: ByteSize = ByteSize(argument: "5GB")!
@@ -35,10 +40,14 @@ struct Convert: ParsableCommand {
 
     @OptionGroup var output: OutputOptions
 
+    func validate() throws {
+        if outtype != .auto && to != .gguf { throw ValidationError("--outtype applies to --to gguf only") }
+    }
+
     func run() throws {
         output.apply()
         let options = ConvertOptions(from: from, to: to, dtype: dtype?.dtype,
-                                     maxShardSize: maxShardSize.bytes, force: force)
+                                     maxShardSize: maxShardSize.bytes, force: force, outType: outtype)
         let summary = try Converter.convert(input: input, output: outputPath, options: options)
         print(output.json ? summary.json() : summary.text())
     }
