@@ -87,9 +87,11 @@ public enum Evaluator {
         }
         let tokens = try tokenize(graph: graph, options: options)
         let loadSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        let bos = graph.tokenizer?.bosTokenID.map { Int32($0) }
+        let tokenizer = options.tokenIDsPath == nil ? try makeTokenizer(graph) : nil
+        let bos = tokenizer?.bosTokenID ?? graph.tokenizer?.bosTokenID.map { Int32($0) }
         let perplexityOptions = PerplexityOptions(evalProtocol: options.evalProtocol, contextLength: options.contextLength,
-                                                  maxChunks: options.chunks, addBOS: graph.tokenizer?.addBOS ?? false,
+                                                  maxChunks: options.chunks,
+                                                  addBOS: tokenizer?.addBOS ?? graph.tokenizer?.addBOS ?? false,
                                                   bosTokenID: bos)
         let result = try PerplexityEvaluator.evaluate(runner, tokens: tokens, options: perplexityOptions, baseline: baselineRunner)
         return EvalReport(model: model, baseline: options.baseline, options: options, result: result,
@@ -103,6 +105,25 @@ public enum Evaluator {
             var reader = ByteReader(file.bytes, context: path)
             return try (0 ..< file.size / 4).map { _ in try reader.i32() }
         }
-        throw KitError.invalidOption("text tokenization is not wired yet; pass --token-ids")
+        guard let textPath = options.textPath else { throw KitError.invalidOption("pass --text or --token-ids") }
+        let tokenizer = try makeTokenizer(graph)
+        let file = try MappedFile(path: textPath)
+        guard let text = String(validating: file.bytes, as: UTF8.self) else {
+            throw KitError.invalidOption("\(textPath): the text is not valid UTF-8")
+        }
+        // llama-perplexity tokenizes with add_special = true, parse_special = false.
+        return tokenizer.encode(text, addSpecial: true, parseSpecial: false)
+    }
+
+    /// The model's tokenizer: GGUF `tokenizer.ggml.*` when present, else the directory's tokenizer.json.
+    public static func makeTokenizer(_ graph: ModelGraph) throws -> BPETokenizer {
+        if let data = graph.tokenizer { return try BPETokenizer.fromGGUFMetadata(data) }
+        if let json = graph.sideFiles.first(where: { $0.name == "tokenizer.json" }) {
+            let root = try JSONParser.parse(json.contents, context: "tokenizer.json")
+            let config = try graph.sideFiles.first { $0.name == "tokenizer_config.json" }
+                .map { try JSONParser.parse($0.contents, context: "tokenizer_config.json") }
+            return try BPETokenizer.fromHuggingFace(tokenizerJSON: root, tokenizerConfig: config)
+        }
+        throw KitError.invalidOption("\(graph.source) carries no tokenizer (no tokenizer.ggml.* metadata, no tokenizer.json); pass --token-ids")
     }
 }
