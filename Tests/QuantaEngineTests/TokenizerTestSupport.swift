@@ -49,7 +49,17 @@ enum TokenizerFixtures {
         }
     }
 
-    static func ggufVocab() throws -> GGUFVocab {
+    /// Parsed once per test process (the JSON is 1.2 MB).
+    private static let cachedGGUFVocab = Result { try loadGGUFVocab() }
+    private static let cachedSmolGGUF = Result { try cachedGGUFVocab.get().tokenizer() }
+    private static let cachedSmolHF = Result {
+        try BPETokenizer.fromHuggingFace(tokenizerJSON: path("hf-smollm2/tokenizer.json"),
+                                         tokenizerConfig: path("hf-smollm2/tokenizer_config.json"))
+    }
+
+    static func ggufVocab() throws -> GGUFVocab { try cachedGGUFVocab.get() }
+
+    private static func loadGGUFVocab() throws -> GGUFVocab {
         let root = try json("smollm2-vocab.json")
         func strings(_ key: String) -> [String] { root[key]?.arrayValue?.compactMap(\.stringValue) ?? [] }
         return GGUFVocab(
@@ -61,12 +71,9 @@ enum TokenizerFixtures {
             addBOS: root["add_bos_token"]?.boolValue, addEOS: root["add_eos_token"]?.boolValue)
     }
 
-    static func smolFromGGUF() throws -> BPETokenizer { try ggufVocab().tokenizer() }
+    static func smolFromGGUF() throws -> BPETokenizer { try cachedSmolGGUF.get() }
 
-    static func smolFromHuggingFace() throws -> BPETokenizer {
-        try BPETokenizer.fromHuggingFace(tokenizerJSON: path("hf-smollm2/tokenizer.json"),
-                                         tokenizerConfig: path("hf-smollm2/tokenizer_config.json"))
-    }
+    static func smolFromHuggingFace() throws -> BPETokenizer { try cachedSmolHF.get() }
 
     /// Index and a window of both lists around the first difference, for a readable failure.
     static func firstDifference(_ actual: [Int32], _ expected: [Int32]) -> String? {
