@@ -28,7 +28,9 @@ public struct BPETokenizer: Sendable {
     let mergeTable: BPEMergeTable
     let specialMatcher: SpecialTokenMatcher
 
-    /// Where missing vocabulary pieces go (see `BPEMergeTableBuilder.MissingPiecePolicy`).
+    /// Whose rules apply where the vocabulary lacks a piece: llama.cpp (merges may name texts that are not
+    /// tokens; such pieces fall back to their one-byte tokens) or HF tokenizers (merges must name tokens;
+    /// an unknown character becomes the unknown token or is dropped).
     public enum Convention: Sendable {
         case llamaCpp
         case huggingFace
