@@ -115,15 +115,15 @@ public enum Evaluator {
         return tokenizer.encode(text, addSpecial: true, parseSpecial: false)
     }
 
-    /// The model's tokenizer: GGUF `tokenizer.ggml.*` when present, else the directory's tokenizer.json.
+    /// The model's tokenizer: the directory's tokenizer.json when present, else GGUF `tokenizer.ggml.*`.
     public static func makeTokenizer(_ graph: ModelGraph) throws -> BPETokenizer {
-        if let data = graph.tokenizer { return try BPETokenizer.fromGGUFMetadata(data) }
         if let json = graph.sideFiles.first(where: { $0.name == "tokenizer.json" }) {
             let root = try JSONParser.parse(json.contents, context: "tokenizer.json")
             let config = try graph.sideFiles.first { $0.name == "tokenizer_config.json" }
                 .map { try JSONParser.parse($0.contents, context: "tokenizer_config.json") }
             return try BPETokenizer.fromHuggingFace(tokenizerJSON: root, tokenizerConfig: config)
         }
+        if let data = graph.tokenizer { return try BPETokenizer.fromGGUFMetadata(data) }
         throw KitError.invalidOption("\(graph.source) carries no tokenizer (no tokenizer.ggml.* metadata, no tokenizer.json); pass --token-ids")
     }
 }

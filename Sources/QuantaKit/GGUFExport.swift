@@ -232,7 +232,10 @@ public enum GGUFExport {
             break
         }
         kv.append(("general.quantization_version", .uint32(2)))
-        if let tokenizer = graph.tokenizer { kv += tokenizerMetadata(tokenizer) }
+        // HF directories carry their tokenizer as files; convert it only now that GGUF needs it.
+        if let tokenizer = try graph.tokenizer ?? TokenizerFiles.tokenizerData(from: graph.sideFiles) {
+            kv += tokenizerMetadata(tokenizer)
+        }
         return kv
     }
 

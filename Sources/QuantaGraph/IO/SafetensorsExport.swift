@@ -17,6 +17,11 @@ public enum SafetensorsExport {
             } catch { atomic.abort(); throw error }
             return [(output as NSString).lastPathComponent]
         }
+        var graph = graph
+        // A graph from GGUF carries its tokenizer as metadata: write the HF tokenizer files for it.
+        if let tokenizer = graph.tokenizer, !graph.sideFiles.contains(where: { $0.name == "tokenizer.json" }) {
+            graph.sideFiles += try TokenizerFiles.huggingFaceFiles(tokenizer, contextLength: graph.hyperparameters?.contextLength)
+        }
         let atomic = try AtomicOutput(path: output, isDirectory: true, force: force)
         do {
             var files = try SafetensorsShards.writeDirectory(tensors: named, metadata: metadata,

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# make compat: prove Quanta's outputs load and agree in the real consumers (transformers, gguf-py,
+# llama.cpp). Prints one line per check and a summary; exits non-zero if any check fails.
+set -uo pipefail
+quanta=$(realpath "$1"); model=$(realpath "$2"); python=$3; bin=$(realpath "$4")
+root=$(cd "$(dirname "$0")/.." && pwd)
+work=${COMPAT_OUT:-$root/out/compat}
+rm -rf "$work"; mkdir -p "$work"
+text=$root/data/wikitext-2-raw-test.txt
+export LD_LIBRARY_PATH="$bin:${LD_LIBRARY_PATH:-}"
+pass=0; fail=0
+check() { local name=$1; shift; echo "== $name"; if "$@"; then pass=$((pass+1)); else echo "FAILED: $name"; fail=$((fail+1)); fi; }
+ppl() { # model → final PPL line of llama-perplexity on the shared protocol
+  "$bin/llama-perplexity" -m "$1" -f "$text" -c 512 --chunks 40 -t 2 2>&1 | grep -E "Final estimate" | sed 's/.*PPL = //'
+}
+near() { python3 -c "import sys; v=float('$1'.split()[0]); sys.exit(0 if abs(v-$2)<=$3 else 1)"; }
+
+# --- GGUF → HF directory (issue 3) ---
+"$quanta" convert --quiet --from gguf --to safetensors --dtype f32 "$model" "$work/hf" >/dev/null
+"$bin/llama-tokenize" -m "$model" -f "$text" --ids --log-disable --no-parse-special 2>/dev/null | tail -1 > "$work/wiki-ids.txt"
+check "tokenizer.json (ours) = llama-tokenize, wikitext" "$python" "$root/compat/check_tokenizer.py" "$work/hf" "$model" "$text" "$bin/llama-tokenize"
+check "tokenizer.json (ours) = llama-tokenize, tinyshakespeare" "$python" "$root/compat/check_tokenizer.py" "$work/hf" "$model" "$root/data/tinyshakespeare.txt" "$bin/llama-tokenize"
+check "transformers loads GGUF→HF, logits = transformers(gguf_file=)" "$python" "$root/compat/check_hf_from_gguf.py" "$work/hf" "$model" "$text" "$work/wiki-ids.txt"
+
+# --- HF → GGUF F32 → llama-perplexity ---
+"$quanta" convert --quiet --to gguf --outtype f32 "$work/hf" "$work/ours-f32.gguf" >/dev/null
+v=$(ppl "$work/ours-f32.gguf"); echo "llama-perplexity on our HF→GGUF F32: PPL = $v (reference 22.9387)"
+check "HF→GGUF F32 PPL 22.9387 ± 0.01" near "$v" 22.9387 0.01
+
+# --- Q8_0 / Q4_0 written by us = llama-quantize --pure on the same F32 file ---
+"$bin/llama-quantize" --allow-requantize "$model" "$work/ref-f32.gguf" F32 >/dev/null 2>&1
+for t in Q8_0 Q4_0; do
+  lt=$(echo $t | tr A-Z a-z)
+  "$bin/llama-quantize" --pure "$work/ref-f32.gguf" "$work/ref-$lt.gguf" $t >/dev/null 2>&1
+  "$quanta" convert --quiet --to gguf --outtype $lt "$work/ref-f32.gguf" "$work/ours-$lt.gguf" >/dev/null
+  check "$t tensors = llama-quantize --pure" "$python" "$root/compat/compare_gguf_tensors.py" "$work/ref-$lt.gguf" "$work/ours-$lt.gguf"
+  v=$(ppl "$work/ours-$lt.gguf"); echo "llama-perplexity loads our $t: PPL = $v"
+  check "llama.cpp loads our $t" test -n "$v"
+done
+
+# --- round trips ---
+"$quanta" convert --quiet --to gguf "$model" "$work/same.gguf" >/dev/null
+check "GGUF→GGUF same type byte-identical" cmp "$model" "$work/same.gguf"
+"$quanta" convert --quiet --to safetensors "$work/ours-f32.gguf" "$work/hf-again" >/dev/null
+check "HF→GGUF→HF (f32) bit-identical" "$quanta" diff --quiet "$work/hf" "$work/hf-again"
+"$quanta" convert --quiet --to safetensors --dtype bf16 "$work/hf" "$work/hf-bf16" >/dev/null
+"$quanta" convert --quiet --to gguf "$work/hf-bf16" "$work/bf16.gguf" >/dev/null
+"$quanta" convert --quiet --to safetensors "$work/bf16.gguf" "$work/hf-bf16-again" >/dev/null
+check "HF→GGUF→HF (bf16) bit-identical" "$quanta" diff --quiet "$work/hf-bf16" "$work/hf-bf16-again"
+
+echo "compat: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
