@@ -71,7 +71,7 @@ public struct TorchUnpickler {
 
             case PickleOpcode.mark:
                 guard marks.count < TorchLimits.maxMarkDepth else {
-                    throw limit("open MARKs", marks.count + 1, TorchLimits.maxMarkDepth)
+                    throw limit("the number of open MARKs", marks.count + 1, TorchLimits.maxMarkDepth)
                 }
                 marks.append(stack.count)
             case PickleOpcode.emptyTuple:

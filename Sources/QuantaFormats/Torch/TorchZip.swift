@@ -156,8 +156,8 @@ public struct TorchZip: Sendable {
         }
         let mostEntries = directorySize / centralHeaderMinimumSize
         guard entryCount <= mostEntries else {
-            throw TorchError.zipLimit(file: path, limit: "the entry count", value: entryCount,
-                                      cap: mostEntries)
+            throw TorchError.zipLimit(file: path, limit: "the entry count (a \(directorySize)-byte central directory holds at most \(mostEntries))",
+                                      value: entryCount, cap: mostEntries)
         }
         return End(entryCount: entryCount, directoryOffset: directoryOffset, directorySize: directorySize,
                    directoryLimit: directoryLimit)
