@@ -88,8 +88,8 @@ public enum PerplexityEvaluator {
             let begin = chunk * ctx
             var window = Array(tokens[begin ..< begin + ctx])
             if options.evalProtocol == .llamaCpp, options.addBOS, let bos = options.bosTokenID { window[0] = bos }
-            let logits = try runner.logits(tokens: window, outputFrom: first)
-            let baseLogits = try baseline?.logits(tokens: window, outputFrom: first)
+            let logits = try runner.forward(tokens: window, outputFrom: first)
+            let baseLogits = try baseline?.forward(tokens: window, outputFrom: first)
             var chunkNLL = 0.0, chunkBaseNLL = 0.0
             let scored = scoreRows(logits: logits, baseLogits: baseLogits, vocab: vocab,
                                    targets: Array(tokens[(begin + first + 1) ..< (begin + ctx)]))
@@ -140,10 +140,10 @@ public enum PerplexityEvaluator {
     }
 
     /// Row i of `logits` predicts `targets[i]`; rows beyond the targets are ignored.
-    static func scoreRows(logits: [Float], baseLogits: [Float]?, vocab: Int, targets: [Int32]) -> [ScoredRow] {
+    static func scoreRows(logits lp: UnsafeBufferPointer<Float>, baseLogits base: UnsafeBufferPointer<Float>?,
+                          vocab: Int, targets: [Int32]) -> [ScoredRow] {
         var rows = [ScoredRow](repeating: ScoredRow(nll: 0, base: nil), count: targets.count)
-        logits.withUnsafeBufferPointer { lp in
-            let base = baseLogits
+        do {
             rows.withUnsafeMutableBufferPointer { out in
                 Parallel.forRanges(targets.count, minimumPerTask: 16) { range in
                     for i in range {
@@ -152,8 +152,8 @@ public enum PerplexityEvaluator {
                         let lse = Elementwise.logSumExp(row, count: vocab)
                         let logP = Double(row[target]) - lse
                         var result = ScoredRow(nll: -logP, base: nil)
-                        if let base {
-                            base.withUnsafeBufferPointer { bp in
+                        if let bp = base {
+                            do {
                                 let b = bp.baseAddress! + i * vocab
                                 let baseLSE = Elementwise.logSumExp(b, count: vocab)
                                 var kl = 0.0

@@ -13,6 +13,8 @@ public final class LlamaRunner: @unchecked Sendable {
     // Scratch, sized once for maxTokens.
     let hidden: FloatBuffer, normed: FloatBuffer, qkv: FloatBuffer, attention: FloatBuffer
     let gateUp: FloatBuffer, scores: FloatBuffer
+    /// Logits of the last forward pass, reused so each window costs no 50 MB allocation.
+    let logitsBuffer: FloatBuffer
 
     public init(weights: LlamaWeights, maxTokens: Int) {
         Gemm.configure()
@@ -27,10 +29,17 @@ public final class LlamaRunner: @unchecked Sendable {
         attention = FloatBuffer(count: maxTokens * h.headCount * h.headDimension)
         gateUp = FloatBuffer(count: maxTokens * 2 * h.intermediateSize)
         scores = FloatBuffer(count: h.headCount * maxTokens * maxTokens)
+        logitsBuffer = FloatBuffer(count: maxTokens * h.vocabSize)
     }
 
-    /// Logits for positions `outputFrom ..< tokens.count`, row-major [(T − outputFrom) × V].
+    /// Logits for positions `outputFrom ..< tokens.count`, row-major [(T − outputFrom) × V] (a copy).
     public func logits(tokens: [Int32], outputFrom: Int = 0) throws -> [Float] {
+        Array(try forward(tokens: tokens, outputFrom: outputFrom))
+    }
+
+    /// Runs the window and returns its logits rows in the runner's own buffer, valid until the
+    /// next call (no allocation per window).
+    public func forward(tokens: [Int32], outputFrom: Int = 0) throws -> UnsafeBufferPointer<Float> {
         let h = weights.hyperparameters
         let t = tokens.count
         guard t > 0, t <= maxTokens else { throw EngineError.invalidInput("a window of \(t) tokens does not fit the runner (max \(maxTokens))") }
@@ -44,12 +53,9 @@ public final class LlamaRunner: @unchecked Sendable {
             Elementwise.rmsNorm(hiddenPointer + r * d, self.weights.finalNorm.pointer, self.normed.pointer + r * d,
                                 count: d, epsilon: Float(h.rmsNormEpsilon))
         }
-        var result = [Float](repeating: 0, count: rows * h.vocabSize)
-        result.withUnsafeMutableBufferPointer { out in
-            Gemm.multiplyTransposed(normed.pointer, rows: rows, inner: d, weights.lmHead.pointer, columns: h.vocabSize,
-                                    into: out.baseAddress!)
-        }
-        return result
+        Gemm.multiplyTransposed(normed.pointer, rows: rows, inner: d, weights.lmHead.pointer, columns: h.vocabSize,
+                                into: logitsBuffer.pointer)
+        return UnsafeBufferPointer(start: logitsBuffer.pointer, count: rows * h.vocabSize)
     }
 
     /// The residual stream after the last layer (before the final norm), [T × D]; for calibration.
@@ -116,36 +122,41 @@ public final class LlamaRunner: @unchecked Sendable {
         }
     }
 
-    /// Causal grouped-query attention, one head per task.
+    /// Causal grouped-query attention. Tasks are (head, block of query rows); a block of rows
+    /// [r0, r1) attends only to keys [0, r1), so the masked upper triangle is never computed.
     func attend(tokens t: Int) {
         let h = weights.hyperparameters
         let hd = h.headDimension, heads = h.headCount, kvHeads = h.kvHeadCount
         let qkvWidth = (heads + 2 * kvHeads) * hd
         let group = heads / kvHeads
         let scale = 1 / Float(hd).squareRoot()
-        let qkvAddress = UInt(bitPattern: qkv.pointer), outAddress = UInt(bitPattern: attention.pointer)
-        let scoresAddress = UInt(bitPattern: scores.pointer)
+        let qkvP = qkv.pointer, out = attention.pointer, scoresBase = scores.pointer
         let stride = maxTokens * maxTokens
-        DispatchQueue.concurrentPerform(iterations: heads) { head in
-            guard let qkvP = UnsafeMutablePointer<Float>(bitPattern: qkvAddress),
-                  let out = UnsafeMutablePointer<Float>(bitPattern: outAddress),
-                  let scoresBase = UnsafeMutablePointer<Float>(bitPattern: scoresAddress) else { return }
-            let s = scoresBase + head * stride
+        let blockRows = 64
+        let blocks = (t + blockRows - 1) / blockRows
+        Parallel.forEach(heads * blocks) { task in
+            // Larger blocks first (they see more keys) for better balance across cores.
+            let head = task % heads
+            let block = blocks - 1 - task / heads
+            let r0 = block * blockRows, r1 = min(t, r0 + blockRows)
+            let rows = r1 - r0
+            let s = scoresBase + head * stride + r0 * t
             let kvHead = head / group
-            let q = qkvP + head * hd
+            let q = qkvP + r0 * qkvWidth + head * hd
             let k = qkvP + (heads + kvHead) * hd
             let v = qkvP + (heads + kvHeads + kvHead) * hd
-            // scores = scale · Q Kᵀ  [t × t]
-            Gemm.sgemm(transA: false, transB: true, m: t, n: t, k: hd, alpha: scale, a: q, lda: qkvWidth,
+            // scores[rows × r1] = scale · Q_block · K[0..<r1]ᵀ
+            Gemm.sgemm(transA: false, transB: true, m: rows, n: r1, k: hd, alpha: scale, a: q, lda: qkvWidth,
                        b: k, ldb: qkvWidth, beta: 0, c: s, ldc: t)
-            for row in 0 ..< t {
+            for row in 0 ..< rows {
                 let r = s + row * t
-                Elementwise.softmax(r, count: row + 1)
-                if row + 1 < t { (r + row + 1).update(repeating: 0, count: t - row - 1) }
+                let visible = r0 + row + 1
+                Elementwise.softmax(r, count: visible)
+                if visible < r1 { (r + visible).update(repeating: 0, count: r1 - visible) }
             }
-            // out_head = P · V  [t × hd], written into the head's columns.
-            Gemm.sgemm(transA: false, transB: false, m: t, n: hd, k: t, alpha: 1, a: s, lda: t,
-                       b: v, ldb: qkvWidth, beta: 0, c: out + head * hd, ldc: heads * hd)
+            // out[rows × hd] = P[rows × r1] · V[0..<r1]
+            Gemm.sgemm(transA: false, transB: false, m: rows, n: hd, k: r1, alpha: 1, a: s, lda: t,
+                       b: v, ldb: qkvWidth, beta: 0, c: out + r0 * heads * hd + head * hd, ldc: heads * hd)
         }
     }
 
