@@ -46,7 +46,12 @@ final class TorchZipWriter {
         let fullName = Array((archive + "/" + name).utf8)
         let sizeNeedsZip64 = size >= zip64Threshold
         let offsetNeedsZip64 = localOffset >= zip64Threshold
-        let zip64 = Self.zip64Block(size: sizeNeedsZip64 ? size : nil, offset: offsetNeedsZip64 ? localOffset : nil)
+        // miniz builds the local block before writing the data, while its compressed size is
+        // still 0, and rebuilds it for the central directory afterwards.
+        let localZip64 = Self.zip64Block(size: sizeNeedsZip64 ? size : nil, compressedSize: 0,
+                                         offset: offsetNeedsZip64 ? localOffset : nil)
+        let zip64 = Self.zip64Block(size: sizeNeedsZip64 ? size : nil, compressedSize: size,
+                                    offset: offsetNeedsZip64 ? localOffset : nil)
 
         // torch's getPadding: where the data would start with an empty "FB" block.
         var start = localOffset + 30 + fullName.count + 4
@@ -59,7 +64,7 @@ final class TorchZipWriter {
         let flags: UInt16 = size > 0 ? 0x0808 : 0x0800
 
         var header: [UInt8] = []
-        header.reserveCapacity(30 + fullName.count + zip64.count + 4 + padding)
+        header.reserveCapacity(30 + fullName.count + localZip64.count + 4 + padding)
         Self.append32(&header, 0x0403_4B50)
         Self.append16(&header, 0)       // version needed (miniz: 0 when stored)
         Self.append16(&header, flags)
@@ -70,9 +75,9 @@ final class TorchZipWriter {
         Self.append32(&header, 0)       // compressed size
         Self.append32(&header, 0)       // size
         Self.append16(&header, UInt16(fullName.count))
-        Self.append16(&header, UInt16(zip64.count + 4 + padding))
+        Self.append16(&header, UInt16(localZip64.count + 4 + padding))
         header += fullName
-        header += zip64
+        header += localZip64
         header += [0x46, 0x42]  // "FB"
         Self.append16(&header, UInt16(padding))
         header += [UInt8](repeating: 0x5A, count: padding)  // 'Z'
@@ -155,14 +160,14 @@ final class TorchZipWriter {
 
     /// miniz's `mz_zip_writer_create_zip64_extra_data`: id 1, then size and compressed size,
     /// then the header offset, each only when needed.
-    static func zip64Block(size: Int?, offset: Int?) -> [UInt8] {
+    static func zip64Block(size: Int?, compressedSize: Int, offset: Int?) -> [UInt8] {
         guard size != nil || offset != nil else { return [] }
         var block: [UInt8] = []
         append16(&block, 0x0001)
         append16(&block, UInt16((size != nil ? 16 : 0) + (offset != nil ? 8 : 0)))
         if let size {
             append64(&block, UInt64(size))
-            append64(&block, UInt64(size))
+            append64(&block, UInt64(compressedSize))
         }
         if let offset { append64(&block, UInt64(offset)) }
         return block
