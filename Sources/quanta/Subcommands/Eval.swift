@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import QuantaEngine
 import QuantaKit
 
@@ -22,6 +23,8 @@ struct Eval: ParsableCommand {
     var evalProtocol: EvalProtocol = .llamaCpp
     @Option(name: .long, help: "Compare against this model: KL divergence, top-1 agreement, RMS Δp, PPL ratio.")
     var baseline: String?
+    @Option(name: .long, help: "Write a self-contained HTML report (table and per-chunk plot) here.")
+    var report: String?
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
@@ -35,6 +38,7 @@ struct Eval: ParsableCommand {
         let options = EvalOptions(textPath: text, tokenIDsPath: tokenIds, evalProtocol: evalProtocol,
                                   contextLength: ctx, chunks: chunks, baseline: baseline)
         let report = try Evaluator.run(model: model, options: options)
+        if let path = self.report { try report.html().write(toFile: path, atomically: true, encoding: .utf8) }
         print(output.json ? report.json() : report.text())
     }
 }
