@@ -33,6 +33,15 @@ public struct EvalReport: Sendable {
     public var weightBytes: Int
     public var loadSeconds: Double
 
+    public init(model: String, baseline: String?, options: EvalOptions, result: PerplexityResult, weightBytes: Int, loadSeconds: Double) {
+        self.model = model
+        self.baseline = baseline
+        self.options = options
+        self.result = result
+        self.weightBytes = weightBytes
+        self.loadSeconds = loadSeconds
+    }
+
     public func text() -> String {
         var lines: [String] = []
         lines.append(result.runningPerplexity.enumerated().map { String(format: "[%d]%.4f", $0.offset + 1, $0.element) }.joined(separator: ","))

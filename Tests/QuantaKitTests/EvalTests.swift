@@ -1,0 +1,89 @@
+import Foundation
+import QuantaCore
+import QuantaEngine
+import QuantaGraph
+import QuantaKit
+import Testing
+
+/// `quanta eval` against llama.cpp's own numbers, and the harness's bookkeeping on a tiny model.
+@Suite("Evaluation")
+struct EvalTests {
+    static let model = FixturePaths.root.appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf").path
+    static let text = FixturePaths.root.appendingPathComponent("data/wikitext-2-raw-test.txt").path
+
+    /// llama-perplexity's running values on the F32 weights (fixtures/make_perplexity.sh).
+    static func llamaCppReference() throws -> (running: [Double], final: Double) {
+        let lines = try String(contentsOfFile: FixturePaths.fixture("perplexity/smollm2-f32-wikitext-ctx512.txt"), encoding: .utf8)
+            .split(separator: "\n")
+        var running: [Double] = [], final = 0.0
+        for line in lines {
+            let parts = line.split(separator: " ")
+            if parts[0] == "final" { final = Double(parts[1]) ?? 0 } else { running.append(Double(parts[1]) ?? 0) }
+        }
+        return (running, final)
+    }
+
+    @Test("SmolLM2 on the shared protocol: PPL 22.9387 ± 0.02 and per-chunk values tracking llama.cpp's")
+    func sharedProtocolMatchesLlamaCpp() throws {
+        let reference = try Self.llamaCppReference()
+        #expect(reference.running.count == 40)
+        let report = try Evaluator.run(model: Self.model, options: EvalOptions(textPath: Self.text, contextLength: 512, chunks: 40))
+        #expect(abs(report.result.perplexity - reference.final) <= 0.02, "PPL \(report.result.perplexity)")
+        #expect(abs(report.result.standardError - 0.69253) <= 0.005)
+        #expect(report.result.tokensScored == 40 * 255)
+        let worst = zip(report.result.runningPerplexity, reference.running).map { abs($0 - $1) }.max() ?? .infinity
+        #expect(worst <= 0.02, "largest per-chunk difference \(worst)")
+    }
+
+    @Test("gptq protocol scores every next token; a model against itself has KL 0 and full agreement")
+    func protocolBookkeeping() throws {
+        let graph = try ModelLoader.load(path: FixturePaths.fixture("engine/tiny-llama"))
+        let runner = LlamaRunner(weights: try LlamaWeights(graph: graph), maxTokens: 16)
+        let tokens: [Int32] = (0 ..< 48).map { Int32(($0 * 37 + 11) % 320) }
+        let options = PerplexityOptions(evalProtocol: .gptq, contextLength: 16)
+        let result = try PerplexityEvaluator.evaluate(runner, tokens: tokens, options: options, baseline: runner)
+        #expect(result.chunkCount == 3 && result.tokensScored == 3 * 15)
+        // Recompute the NLL by hand from the logits.
+        var nll = 0.0
+        for chunk in 0 ..< 3 {
+            let window = Array(tokens[(chunk * 16) ..< (chunk * 16 + 16)])
+            let logits = try runner.logits(tokens: window)
+            for i in 0 ..< 15 {
+                let row = Array(logits[(i * 320) ..< ((i + 1) * 320)])
+                let maximum = Double(row.max() ?? 0)
+                let lse = maximum + log(row.reduce(0.0) { $0 + exp(Double($1) - maximum) })
+                nll -= Double(row[Int(window[i + 1])]) - lse
+            }
+        }
+        #expect(abs(result.perplexity - exp(nll / 45)) <= 1e-6 * result.perplexity)
+        let comparison = try #require(result.comparison)
+        #expect(comparison.klMean <= 1e-9 && comparison.top1Agreement == 1 && comparison.perplexityRatio == 1)
+        // llama.cpp protocol on the same tokens scores only the second half of each window.
+        let half = try PerplexityEvaluator.evaluate(runner, tokens: tokens, options: PerplexityOptions(contextLength: 16))
+        #expect(half.tokensScored == 3 * 7)
+    }
+
+    @Test("too little text for the window is an error, not a crash")
+    func shortTextIsAnError() throws {
+        let graph = try ModelLoader.load(path: FixturePaths.fixture("engine/tiny-llama"))
+        let runner = LlamaRunner(weights: try LlamaWeights(graph: graph), maxTokens: 16)
+        #expect(throws: EngineError.self) {
+            _ = try PerplexityEvaluator.evaluate(runner, tokens: [1, 2, 3], options: PerplexityOptions(contextLength: 16))
+        }
+    }
+
+    @Test("the HTML report is self-contained and holds the figures")
+    func htmlReport() throws {
+        let graph = try ModelLoader.load(path: FixturePaths.fixture("engine/tiny-llama"))
+        let runner = LlamaRunner(weights: try LlamaWeights(graph: graph), maxTokens: 16)
+        let tokens: [Int32] = (0 ..< 64).map { Int32(($0 * 13 + 5) % 320) }
+        let result = try PerplexityEvaluator.evaluate(runner, tokens: tokens, options: PerplexityOptions(contextLength: 16), baseline: runner)
+        let report = EvalReport(model: "tiny <model>", baseline: "base", options: EvalOptions(contextLength: 16), result: result,
+                                weightBytes: 0, loadSeconds: 0)
+        let html = report.html()
+        #expect(html.contains("<svg") && html.contains("tiny &lt;model&gt;"))
+        #expect(html.contains(String(format: "%.4f", result.perplexity)))
+        #expect(!html.contains("<script"))
+        #expect(html.replacingOccurrences(of: "http://www.w3.org/2000/svg", with: "").range(of: "http") == nil)
+    }
+}
