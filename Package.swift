@@ -25,7 +25,7 @@ let package = Package(
         .target(name: "QuantaCore", dependencies: ["CQuantaSys"]),
         .target(name: "QuantaFormats", dependencies: ["QuantaCore"]),
         .target(name: "QuantaGraph", dependencies: ["QuantaCore", "QuantaFormats"]),
-        .target(name: "QuantaQuant", dependencies: ["QuantaCore", "QuantaFormats", "QuantaGraph"]),
+        .target(name: "QuantaQuant", dependencies: ["QuantaCore", "QuantaFormats", "QuantaGraph", "COpenBLAS"]),
         .target(name: "QuantaEngine",
                 dependencies: ["QuantaCore", "QuantaFormats", "QuantaGraph", "QuantaQuant", "COpenBLAS"]),
         // User-level operations (load any format, convert, inspect, diff, quantize, eval): the CLI only parses and calls these.

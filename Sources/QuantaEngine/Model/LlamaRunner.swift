@@ -58,9 +58,6 @@ public final class LlamaRunner: @unchecked Sendable {
         return UnsafeBufferPointer(start: logitsBuffer.pointer, count: rows * h.vocabSize)
     }
 
-    /// The residual stream after the last layer (before the final norm), [T × D]; for calibration.
-    public var hiddenState: UnsafeMutablePointer<Float> { hidden.pointer }
-
     func embed(_ tokens: [Int32]) throws {
         let h = weights.hyperparameters
         let d = h.hiddenSize
@@ -74,6 +71,13 @@ public final class LlamaRunner: @unchecked Sendable {
 
     /// One decoder layer over the first `t` rows of the residual stream.
     public func runLayer(_ index: Int, tokens t: Int) {
+        runLayer(index, tokens: t, capture: nil, stopAfter: nil)
+    }
+
+    /// One decoder layer, handing each linear group's input to `capture` as it is computed
+    /// (for calibration: GPTQ Hessians, AWQ activation statistics). With `stopAfter`, the layer
+    /// stops once that group's input has been captured (the residual stream is then unchanged).
+    public func runLayer(_ index: Int, tokens t: Int, capture: ((LinearInput) -> Void)?, stopAfter: LinearGroup?) {
         let h = weights.hyperparameters
         let w = weights.layers[index]
         let d = h.hiddenSize, hd = h.headDimension, f = h.intermediateSize
@@ -84,6 +88,8 @@ public final class LlamaRunner: @unchecked Sendable {
 
         // Attention block.
         parallelRows(t) { r in Elementwise.rmsNorm(hiddenP + r * d, w.attentionNorm.pointer, normedP + r * d, count: d, epsilon: epsilon) }
+        capture?(LinearInput(group: .qkv, values: UnsafePointer(normedP), rows: t, columns: d, rowStride: d))
+        if stopAfter == .qkv { return }
         Gemm.multiplyTransposed(normedP, rows: t, inner: d, w.qkv.pointer, columns: qkvWidth, into: qkvP)
         let cosP = rope.cosines.withUnsafeBufferPointer { $0.baseAddress! }
         let sinP = rope.sines.withUnsafeBufferPointer { $0.baseAddress! }
@@ -94,16 +100,35 @@ public final class LlamaRunner: @unchecked Sendable {
             for head in 0 ..< heads + kvHeads { self.rope.apply(row + head * hd, position: r, cos: cosP, sin: sinP) }
         }
         attend(tokens: t)
+        capture?(LinearInput(group: .output, values: UnsafePointer(attention.pointer), rows: t, columns: heads * hd, rowStride: heads * hd))
+        if stopAfter == .output { return }
         // o_proj, accumulated straight into the residual stream.
         Gemm.multiplyTransposed(attention.pointer, rows: t, inner: heads * hd, w.output.pointer, columns: d, into: hiddenP, accumulate: true)
 
         // MLP block.
         parallelRows(t) { r in Elementwise.rmsNorm(hiddenP + r * d, w.mlpNorm.pointer, normedP + r * d, count: d, epsilon: epsilon) }
+        capture?(LinearInput(group: .gateUp, values: UnsafePointer(normedP), rows: t, columns: d, rowStride: d))
+        if stopAfter == .gateUp { return }
         let gateUpP = gateUp.pointer
         Gemm.multiplyTransposed(normedP, rows: t, inner: d, w.gateUp.pointer, columns: 2 * f, into: gateUpP)
         parallelRows(t) { r in Elementwise.swiglu(gateUpP + r * 2 * f, gateUpP + r * 2 * f + f, count: f) }
+        capture?(LinearInput(group: .down, values: UnsafePointer(gateUpP), rows: t, columns: f, rowStride: 2 * f))
+        if stopAfter == .down { return }
         // down_proj reads the SwiGLU output in place (row stride 2F), accumulating into the residual.
         downProjection(w, tokens: t)
+    }
+
+    /// Embeds `tokens` into the residual stream (positions 0..<count).
+    public func embedTokens(_ tokens: [Int32]) throws { try embed(tokens) }
+
+    /// Replaces the first `rows` rows of the residual stream.
+    public func loadHidden(_ source: UnsafePointer<Float>, rows: Int) {
+        hidden.pointer.update(from: source, count: rows * weights.hyperparameters.hiddenSize)
+    }
+
+    /// Copies out the first `rows` rows of the residual stream.
+    public func storeHidden(_ target: UnsafeMutablePointer<Float>, rows: Int) {
+        target.update(from: hidden.pointer, count: rows * weights.hyperparameters.hiddenSize)
     }
 
     func downProjection(_ w: LlamaLayerWeights, tokens t: Int) {

@@ -93,3 +93,44 @@ public enum EngineError: Error, CustomStringConvertible, Sendable {
         }
     }
 }
+
+extension LlamaWeights {
+    /// Where one linear's weight [out × in] lives inside the fused buffers (read or overwrite it in
+    /// place: calibrated passes write back their dequantized weights so later layers see them).
+    public struct LinearSlot {
+        public let pointer: UnsafeMutablePointer<Float>
+        public let rows: Int
+        public let columns: Int
+        /// Bias rows of this linear in the fused q/k/v bias (qwen2), if any.
+        public let bias: UnsafeMutablePointer<Float>?
+    }
+
+    /// The slot of `module` ("self_attn.q_proj", …, "mlp.down_proj") in decoder layer `layer`.
+    public func linear(layer: Int, module: String) throws -> LinearSlot {
+        guard layers.indices.contains(layer) else { throw EngineError.invalidInput("layer \(layer) does not exist") }
+        let h = hyperparameters, w = layers[layer]
+        let d = h.hiddenSize, f = h.intermediateSize, hd = h.headDimension
+        let qRows = h.headCount * hd, kvRows = h.kvHeadCount * hd
+        func bias(_ offset: Int) -> UnsafeMutablePointer<Float>? { w.qkvBias.map { $0.pointer + offset } }
+        switch module {
+        case "self_attn.q_proj": return LinearSlot(pointer: w.qkv.pointer, rows: qRows, columns: d, bias: bias(0))
+        case "self_attn.k_proj": return LinearSlot(pointer: w.qkv.pointer + qRows * d, rows: kvRows, columns: d, bias: bias(qRows))
+        case "self_attn.v_proj":
+            return LinearSlot(pointer: w.qkv.pointer + (qRows + kvRows) * d, rows: kvRows, columns: d, bias: bias(qRows + kvRows))
+        case "self_attn.o_proj": return LinearSlot(pointer: w.output.pointer, rows: d, columns: qRows, bias: nil)
+        case "mlp.gate_proj": return LinearSlot(pointer: w.gateUp.pointer, rows: f, columns: d, bias: nil)
+        case "mlp.up_proj": return LinearSlot(pointer: w.gateUp.pointer + f * d, rows: f, columns: d, bias: nil)
+        case "mlp.down_proj": return LinearSlot(pointer: w.down.pointer, rows: d, columns: f, bias: nil)
+        default: throw EngineError.invalidInput("'\(module)' is not a linear of a Llama-family decoder layer")
+        }
+    }
+
+    /// The RMSNorm weight that feeds a group (AWQ folds its scales into it).
+    public func normWeight(layer: Int, group: LinearGroup) -> UnsafeMutablePointer<Float>? {
+        switch group {
+        case .qkv: return layers[layer].attentionNorm.pointer
+        case .gateUp: return layers[layer].mlpNorm.pointer
+        case .output, .down: return nil
+        }
+    }
+}
