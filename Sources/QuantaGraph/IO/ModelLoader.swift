@@ -42,7 +42,10 @@ public enum ModelLoader {
         if let directory = modelDirectory(for: path) {
             (config, architecture, hyperparameters, sideFiles) = try HuggingFaceDirectory.readMetadata(directory: directory)
         }
-        let tensors = checkpoint.tensors.map { GraphTensor(name: $0.name, value: .dense($0.view)) }
+        var tensors = checkpoint.tensors.map { GraphTensor(name: $0.name, value: .dense($0.view)) }
+        if let quantized = try QuantizedLayouts.importTensors(config: config, tensors: tensors, source: path) {
+            tensors = quantized
+        }
         var graph = ModelGraph(architecture: architecture, hyperparameters: hyperparameters, config: config,
                                nodes: ModelGraph.grouping(tensors, architecture: architecture),
                                metadata: checkpoint.metadata, sideFiles: sideFiles, source: path)

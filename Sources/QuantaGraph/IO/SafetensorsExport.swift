@@ -7,7 +7,7 @@ import QuantaFormats
 public enum SafetensorsExport {
     /// Returns the names of the files written.
     public static func write(_ graph: ModelGraph, to output: String, maxShardSize: Int, force: Bool) throws -> [String] {
-        let named = try graph.tensors.map { tensor in (name: tensor.name, payload: try payload(for: tensor)) }
+        let named = try graph.tensors.flatMap { try QuantizedLayouts.exportTensors($0) }
         let metadata = graph.metadata.isEmpty ? nil : graph.metadata.map { ($0.key, $0.value) }
         if output.hasSuffix(".safetensors") {
             let atomic = try AtomicOutput(path: output, isDirectory: false, force: force)
@@ -31,9 +31,5 @@ public enum SafetensorsExport {
             try atomic.commit()
             return files
         } catch { atomic.abort(); throw error }
-    }
-
-    static func payload(for tensor: GraphTensor) throws -> TensorPayload {
-        try tensor.densePayload()
     }
 }
