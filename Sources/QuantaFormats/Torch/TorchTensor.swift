@@ -63,9 +63,14 @@ enum TorchTensorReader {
             throw TorchError.invalidTensor(file: file.path, tensor: tensor.name,
                                            reason: "reaches byte \(reach) of storage '\(tensor.storage.key)', which holds \(tensor.storage.recordSize)")
         }
+        if tensor.elementCount == 0 {
+            // No element is read, so the offset may point anywhere (torch does not check it either).
+            return try TensorView(owned: OwnedBytes(count: 0), byteCount: 0, dtype: tensor.dtype, shape: tensor.shape, context: context)
+        }
         let swap = bigEndian && size > 1
         if tensor.isContiguous && !swap {
-            let offset = try ShapeMath.add(tensor.storage.dataOffset, tensor.storageOffset * size, context: context)
+            let offset = try ShapeMath.add(tensor.storage.dataOffset,
+                                           try ShapeMath.multiply(tensor.storageOffset, size, context: context), context: context)
             return try TensorView(file: file, offset: offset, dtype: tensor.dtype, shape: tensor.shape, context: context)
         }
         let record = try file.bytes(offset: tensor.storage.dataOffset, count: tensor.storage.recordSize, context: context)
