@@ -86,8 +86,16 @@ public enum Converter {
             guard case let .quantized(q) = tensor.value, case .ggml = q.scheme else { return tensor }
             let source = tensor
             let payload = try TensorPayload(dtype: dtype, shape: tensor.shape) { out in
+                defer { source.releaseSourcePages() }
+                // Common case: blocks decode straight into the output buffer.
+                if dtype == .f32, source.rowOrder == .huggingFace, case let .ggml(type) = q.scheme,
+                   let blocks = q.component("weight") {
+                    try blocks.withUnsafeBytes { raw in
+                        try GGMLCodec.dequantize(type, from: raw, into: out.bindMemory(to: Float.self), count: source.elementCount)
+                    }
+                    return
+                }
                 let values = try Dequantizer.floats(source)   // HF row order
-                source.releaseSourcePages()
                 try values.withUnsafeBytes { raw in
                     try DTypeConversion.convert(raw, from: .f32, into: out, to: dtype, count: values.count)
                 }
