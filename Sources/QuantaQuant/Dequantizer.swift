@@ -45,6 +45,8 @@ public enum Dequantizer {
             guard let blocks = q.component("weight") else { throw GraphError.missingTensor(name: name + " (blocks)", context: "GGUF tensor") }
             let count = try ShapeMath.elementCount(q.shape, context: name)
             return try blocks.withUnsafeBytes { try GGMLCodec.dequantize(type, bytes: $0, count: count) }
+        case .bnb4, .bnbInt8:  // bitsandbytes (hook for issue 6)
+            return try BnbTensorDecoder.decode(q, name: name)
         default:
             throw GraphError.unsupported("tensor '\(name)': decoding \(q.scheme) is not built yet")
         }
