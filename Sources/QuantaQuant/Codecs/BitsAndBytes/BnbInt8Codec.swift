@@ -31,7 +31,7 @@ public enum BnbInt8Codec {
 
     /// torch.round (half to even) then `.to(torch.int8)`; NaN becomes 0 as on x86.
     @inline(__always)
-    static func roundToInt8(_ value: Float) -> Int8 {
+    public static func roundToInt8(_ value: Float) -> Int8 {
         guard !value.isNaN else { return 0 }
         let rounded = value.rounded(.toNearestOrEven)
         return Int8(max(-128, min(127, rounded)))

@@ -1,0 +1,61 @@
+import ArgumentParser
+import QuantaKit
+
+extension QuantizeOptions.Method: ExpressibleByArgument {}
+
+struct Quantize: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Quantize a model's linear weights and write a Hugging Face directory its consumers load.",
+        discussion: """
+        Methods: nf4, fp4 (bitsandbytes 4-bit, Linear4bit) and int8 (bitsandbytes LLM.int8, Linear8bitLt).
+        Examples:
+          quanta quantize --method nf4 --double-quant model.gguf out-nf4/
+          quanta quantize --method fp4 --blocksize 128 --compute-dtype bf16 hf-model/ out-fp4/
+          quanta quantize --method int8 --skip mlp.down_proj hf-model/ out-int8/
+        GPTQ (calibrated) and rtn (round to nearest), both in the GPTQ checkpoint layout:
+          quanta quantize --method gptq --bits 4 --group-size 64 --act-order model.gguf out-gptq/
+          quanta quantize --method rtn --bits 4 --group-size 64 model.gguf out-rtn/
+        """)
+
+    @Option(name: .long, help: "Quantization method.") var method: QuantizeOptions.Method
+    @Flag(name: .customLong("double-quant"), help: "Quantize the 4-bit absmax again (bnb_4bit_use_double_quant).")
+    var doubleQuant = false
+    @Option(name: .long, help: "4-bit block size: 32, 64, 128, 256, 512, 1024, 2048 or 4096.") var blocksize: Int = 64
+    @Option(name: .customLong("compute-dtype"), help: "bnb_4bit_compute_dtype: f32, bf16 or f16.") var computeDType: String = "f32"
+    @Option(name: .long, help: "Keep modules matching this pattern in float (repeatable or comma-separated; transformers' llm_int8_skip_modules rule). lm_head always stays.")
+    var skip: [String] = []
+    @Option(name: .customLong("int8-threshold"), help: "LLM.int8 outlier threshold (llm_int8_threshold).") var int8Threshold: Double = 6.0
+    @Option(name: .long, help: "Largest safetensors shard (e.g. 5GB, 500MB).") var maxShardSize: ByteSize = ByteSize(argument: "5GB")!
+    @Flag(name: .long, help: "Overwrite an existing output.") var force = false
+    @Argument(help: "The model: a GGUF file, a safetensors file or a Hugging Face directory.") var input: String
+    @Argument(help: "Output Hugging Face directory.") var outputPath: String
+    @OptionGroup(title: "GPTQ / RTN") var gptq: GPTQFlags
+    @OptionGroup var output: OutputOptions
+
+    static let computeDTypes = ["f32": "float32", "float32": "float32", "bf16": "bfloat16", "bfloat16": "bfloat16",
+                                "f16": "float16", "float16": "float16"]
+
+    func validate() throws {
+        guard Self.computeDTypes[computeDType.lowercased()] != nil else { throw ValidationError("--compute-dtype must be f32, bf16 or f16") }
+        guard [32, 64, 128, 256, 512, 1024, 2048, 4096].contains(blocksize) else {
+            throw ValidationError("--blocksize must be one of 32, 64, 128, 256, 512, 1024, 2048, 4096")
+        }
+        guard int8Threshold.isFinite, int8Threshold >= 0 else { throw ValidationError("--int8-threshold must be a number ≥ 0") }
+        if method == .int8 && doubleQuant { throw ValidationError("--double-quant applies to nf4 and fp4 only") }
+    }
+
+    func run() throws {
+        output.apply()
+        if let gptqMethod = GPTQCommand.method(method.rawValue) {
+            return try GPTQCommand.run(method: gptqMethod, flags: gptq, input: input, output: outputPath,
+                                       maxShardSize: maxShardSize.bytes, force: force, json: output.json)
+        }
+        let patterns = skip.flatMap { $0.split(separator: ",").map(String.init) }.filter { !$0.isEmpty }
+        let options = QuantizeOptions(method: method, blockSize: blocksize, doubleQuant: doubleQuant,
+                                      computeDType: Self.computeDTypes[computeDType.lowercased()] ?? "float32",
+                                      skip: patterns.isEmpty ? nil : patterns, int8Threshold: int8Threshold,
+                                      maxShardSize: maxShardSize.bytes, force: force)
+        let summary = try Quantizer.quantize(input: input, output: outputPath, options: options)
+        print(output.json ? summary.json() : summary.text())
+    }
+}
