@@ -12,6 +12,8 @@ public struct EvalOptions: Sendable {
     public var contextLength: Int = 512
     public var chunks: Int?
     public var baseline: String?
+    /// Hidden: write the logits of the first window (f32 LE, [tokens × vocab]) here before evaluating.
+    public var dumpLogitsPath: String? = nil
 
     public init(textPath: String? = nil, tokenIDsPath: String? = nil, evalProtocol: EvalProtocol = .llamaCpp,
                 contextLength: Int = 512, chunks: Int? = nil, baseline: String? = nil) {
@@ -95,6 +97,10 @@ public enum Evaluator {
                                          maxTokens: options.contextLength)
         }
         let tokens = try tokenize(graph: graph, options: options)
+        if let path = options.dumpLogitsPath {
+            let logits = try runner.logits(tokens: Array(tokens.prefix(options.contextLength)))
+            try logits.withUnsafeBytes { try Data($0).write(to: URL(fileURLWithPath: path)) }
+        }
         let loadSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         let tokenizer = options.tokenIDsPath == nil ? try makeTokenizer(graph) : nil
         let bos = tokenizer?.bosTokenID ?? graph.tokenizer?.bosTokenID.map { Int32($0) }

@@ -136,7 +136,7 @@ public enum GGUFExport {
             case let .dense(view):
                 if tensor.castTo == nil || tensor.castTo == view.dtype { return .payload(TensorPayload(view: view)) }
             case let .quantized(q):
-                if let blocks = q.component("weight") { return .payload(TensorPayload(view: blocks)) }
+                if case .ggml = q.scheme, let blocks = q.component("weight") { return .payload(TensorPayload(view: blocks)) }
             case let .deferred(payload):
                 return .payload(payload)
             }

@@ -90,7 +90,11 @@ public final class LlamaRunner: @unchecked Sendable {
         parallelRows(t) { r in Elementwise.rmsNorm(hiddenP + r * d, w.attentionNorm.pointer, normedP + r * d, count: d, epsilon: epsilon) }
         capture?(LinearInput(group: .qkv, values: UnsafePointer(normedP), rows: t, columns: d, rowStride: d))
         if stopAfter == .qkv { return }
-        Gemm.multiplyTransposed(normedP, rows: t, inner: d, w.qkv.pointer, columns: qkvWidth, into: qkvP)
+        if let int8 = w.int8?.qkv {
+            int8.apply(normedP, rows: t, inputStride: d, into: qkvP, outputStride: qkvWidth, accumulate: false)
+        } else {
+            Gemm.multiplyTransposed(normedP, rows: t, inner: d, w.qkv.pointer, columns: qkvWidth, into: qkvP)
+        }
         let cosP = rope.cosines.withUnsafeBufferPointer { $0.baseAddress! }
         let sinP = rope.sines.withUnsafeBufferPointer { $0.baseAddress! }
         let bias = w.qkvBias
@@ -103,19 +107,31 @@ public final class LlamaRunner: @unchecked Sendable {
         capture?(LinearInput(group: .output, values: UnsafePointer(attention.pointer), rows: t, columns: heads * hd, rowStride: heads * hd))
         if stopAfter == .output { return }
         // o_proj, accumulated straight into the residual stream.
-        Gemm.multiplyTransposed(attention.pointer, rows: t, inner: heads * hd, w.output.pointer, columns: d, into: hiddenP, accumulate: true)
+        if let int8 = w.int8?.output {
+            int8.apply(attention.pointer, rows: t, inputStride: heads * hd, into: hiddenP, outputStride: d, accumulate: true)
+        } else {
+            Gemm.multiplyTransposed(attention.pointer, rows: t, inner: heads * hd, w.output.pointer, columns: d, into: hiddenP, accumulate: true)
+        }
 
         // MLP block.
         parallelRows(t) { r in Elementwise.rmsNorm(hiddenP + r * d, w.mlpNorm.pointer, normedP + r * d, count: d, epsilon: epsilon) }
         capture?(LinearInput(group: .gateUp, values: UnsafePointer(normedP), rows: t, columns: d, rowStride: d))
         if stopAfter == .gateUp { return }
         let gateUpP = gateUp.pointer
-        Gemm.multiplyTransposed(normedP, rows: t, inner: d, w.gateUp.pointer, columns: 2 * f, into: gateUpP)
+        if let int8 = w.int8?.gateUp {
+            int8.apply(normedP, rows: t, inputStride: d, into: gateUpP, outputStride: 2 * f, accumulate: false)
+        } else {
+            Gemm.multiplyTransposed(normedP, rows: t, inner: d, w.gateUp.pointer, columns: 2 * f, into: gateUpP)
+        }
         parallelRows(t) { r in Elementwise.swiglu(gateUpP + r * 2 * f, gateUpP + r * 2 * f + f, count: f) }
         capture?(LinearInput(group: .down, values: UnsafePointer(gateUpP), rows: t, columns: f, rowStride: 2 * f))
         if stopAfter == .down { return }
         // down_proj reads the SwiGLU output in place (row stride 2F), accumulating into the residual.
-        downProjection(w, tokens: t)
+        if let int8 = w.int8?.down {
+            int8.apply(gateUpP, rows: t, inputStride: 2 * f, into: hiddenP, outputStride: d, accumulate: true)
+        } else {
+            downProjection(w, tokens: t)
+        }
     }
 
     /// Embeds `tokens` into the residual stream (positions 0..<count).

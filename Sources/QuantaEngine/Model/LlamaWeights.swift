@@ -12,6 +12,8 @@ public struct LlamaLayerWeights: Sendable {
     public let mlpNorm: FloatBuffer             // [D]
     public let gateUp: FloatBuffer              // [2·F, D]
     public let down: FloatBuffer                // [D, F]
+    /// LLM.int8 linears that replace the f32 GEMMs above (bitsandbytes int8 checkpoints; Int8Linear.swift).
+    public var int8: LlamaInt8Linears? = nil
 }
 
 /// All weights of a Llama-family model, ready for the forward pass.
@@ -44,7 +46,7 @@ public final class LlamaWeights: @unchecked Sendable {
         func load(_ name: String, _ shape: [Int]) throws -> [Float] {
             guard let tensor = tensors[name] else { throw GraphError.missingTensor(name: name, context: graph.source) }
             guard tensor.shape == shape else { throw GraphError.shapeMismatch(name: name, expected: shape, found: tensor.shape) }
-            return try Dequantizer.floats(tensor)
+            return try LlamaInt8Linears.engineFloats(tensor)  // Dequantizer.floats + bnb 4-bit compute dtype
         }
         let d = h.hiddenSize, f = h.intermediateSize, hd = h.headDimension
         let qRows = h.headCount * hd, kvRows = h.kvHeadCount * hd
@@ -69,13 +71,13 @@ public final class LlamaWeights: @unchecked Sendable {
             }
             let gate = try load(p + "mlp.gate_proj.weight", [f, d])
             let up = try load(p + "mlp.up_proj.weight", [f, d])
-            layers.append(LlamaLayerWeights(
+            layers.append(try LlamaInt8Linears.attach(tensors: tensors, prefix: p, to: LlamaLayerWeights(
                 attentionNorm: FloatBuffer(try load(p + "input_layernorm.weight", [d])),
                 qkv: FloatBuffer(q + k + v), qkvBias: bias,
                 output: FloatBuffer(try load(p + "self_attn.o_proj.weight", [d, qRows])),
                 mlpNorm: FloatBuffer(try load(p + "post_attention_layernorm.weight", [d])),
                 gateUp: FloatBuffer(gate + up),
-                down: FloatBuffer(try load(p + "mlp.down_proj.weight", [d, f]))))
+                down: FloatBuffer(try load(p + "mlp.down_proj.weight", [d, f])))))
         }
         self.layers = layers
     }

@@ -7,7 +7,7 @@ struct Quanta: ParsableCommand {
         commandName: "quanta",
         abstract: "Convert and quantize LLM checkpoints (GGUF, safetensors, PyTorch) and measure what quantization cost.",
         version: "0.1.0",
-        subcommands: [Inspect.self, Convert.self, Diff.self, Eval.self])
+        subcommands: [Inspect.self, Convert.self, Diff.self, Eval.self, Quantize.self])
 }
 
 /// Flags every subcommand shares.

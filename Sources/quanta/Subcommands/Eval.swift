@@ -25,6 +25,7 @@ struct Eval: ParsableCommand {
     var baseline: String?
     @Option(name: .long, help: "Write a self-contained HTML report (table and per-chunk plot) here.")
     var report: String?
+    @Option(name: .customLong("dump-logits"), help: .hidden) var dumpLogits: String?
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
@@ -35,8 +36,9 @@ struct Eval: ParsableCommand {
 
     func run() throws {
         output.apply()
-        let options = EvalOptions(textPath: text, tokenIDsPath: tokenIds, evalProtocol: evalProtocol,
+        var options = EvalOptions(textPath: text, tokenIDsPath: tokenIds, evalProtocol: evalProtocol,
                                   contextLength: ctx, chunks: chunks, baseline: baseline)
+        options.dumpLogitsPath = dumpLogits
         let report = try Evaluator.run(model: model, options: options)
         if let path = self.report { try report.html().write(toFile: path, atomically: true, encoding: .utf8) }
         print(output.json ? report.json() : report.text())
