@@ -1,0 +1,247 @@
+import Dispatch
+import QuantaCore
+import QuantaEngine
+import QuantaGraph
+import QuantaQuant
+
+/// Options of `quanta quantize --method awq`.
+public struct AWQOptions: Sendable {
+    /// Where each layer's calibration inputs come from.
+    public enum Propagation: String, Sendable {
+        /// The float layer's outputs, as AutoAWQ and llm-awq do (the next layer's inputs are computed
+        /// before the layer is scaled and quantized).
+        case float
+        /// The quantized layer's outputs (GPTQ-style sequential error feedback).
+        case quantized
+    }
+
+    public var bits: Int
+    /// nil: the largest of 128, 64, 32, 16 that divides every linear's input width.
+    public var groupSize: Int?
+    /// Grid points for α in [0, 1) (AutoAWQ's n_grid = 20).
+    public var grid: Int
+    public var calibration: CalibrationOptions
+    /// Windows whose block outputs score the scale search (statistics use every window).
+    public var searchWindows: Int
+    /// AutoAWQ's `duo_scaling`: s = mean|x|^α / mean|ŵ|^(1−α) instead of the paper's mean|x|^α.
+    public var duoScaling: Bool
+    public var clip: Bool
+    public var propagation: Propagation
+    public var force: Bool
+
+    public init(bits: Int = 4, groupSize: Int? = 128, grid: Int = 20, calibration: CalibrationOptions = CalibrationOptions(),
+                searchWindows: Int = 32, duoScaling: Bool = false, clip: Bool = true, propagation: Propagation = .float,
+                force: Bool = false) {
+        self.bits = bits
+        self.groupSize = groupSize
+        self.grid = grid
+        self.calibration = calibration
+        self.searchWindows = searchWindows
+        self.duoScaling = duoScaling
+        self.clip = clip
+        self.propagation = propagation
+        self.force = force
+    }
+}
+
+/// Seconds spent in each phase, summed over layers.
+public struct AWQTimings: Sendable {
+    public var load = 0.0, capture = 0.0, scaleSearch = 0.0, fold = 0.0, clipSearch = 0.0, quantize = 0.0, write = 0.0
+}
+
+/// The quantized graph and, for checks, every quantized linear as the pass produced it.
+public struct AWQResult: Sendable {
+    public var graph: ModelGraph
+    public var groupSize: Int
+    /// Keyed by the HF weight name (`model.layers.3.mlp.down_proj.weight`).
+    public var linears: [String: AWQQuantizedWeight]
+    /// Chosen α per layer and group ("qkv", "o", "gate_up", "down").
+    public var ratios: [[String: Float]]
+    public var timings: AWQTimings
+    public var windows: Int
+    public var searchWindows: Int
+}
+
+/// What `quanta quantize --method awq` did.
+public struct AWQSummary: Sendable {
+    public var output: String
+    public var groupSize: Int
+    public var bitsPerWeight: Double
+    public var quantizedWeights: Int
+    public var ratios: [[String: Float]]
+    public var timings: AWQTimings
+    public var seconds: Double
+    public var windows: Int
+    public var searchWindows: Int
+
+    public func text() -> String {
+        var lines = [String(format: "wrote %@: AWQ 4-bit, group size %d (%.4f bits per quantized weight, %d weights), %d calibration windows (%d scored in the scale search), %.1f s",
+                            output, groupSize, bitsPerWeight, quantizedWeights, windows, searchWindows, seconds)]
+        let t = timings
+        lines.append(String(format: "time: load %.1f s, capture %.1f s, scale search %.1f s, fold %.1f s, clip search %.1f s, quantize %.1f s, write %.1f s",
+                            t.load, t.capture, t.scaleSearch, t.fold, t.clipSearch, t.quantize, t.write))
+        let keys = ["qkv", "o", "gate_up", "down"]
+        let perLayer = ratios.enumerated().map { layer, r in
+            "\(layer):" + keys.compactMap { k in r[k].map { String(format: "%@=%.2f", k, $0) } }.joined(separator: ",")
+        }
+        lines.append("α per layer: " + perLayer.joined(separator: " "))
+        return lines.joined(separator: "\n")
+    }
+
+    public func json() -> String {
+        let t = timings
+        return JSONWriter.pretty(.object(JSONObject([
+            ("output", .string(output)), ("method", .string("awq")), ("bits", .int(4)), ("group_size", .int(Int64(groupSize))),
+            ("bits_per_weight", .double(bitsPerWeight)), ("quantized_weights", .int(Int64(quantizedWeights))),
+            ("windows", .int(Int64(windows))), ("search_windows", .int(Int64(searchWindows))), ("seconds", .double(seconds)),
+            ("timings", .object(JSONObject([
+                ("load", .double(t.load)), ("capture", .double(t.capture)), ("scale_search", .double(t.scaleSearch)),
+                ("fold", .double(t.fold)), ("clip_search", .double(t.clipSearch)), ("quantize", .double(t.quantize)),
+                ("write", .double(t.write)),
+            ]))),
+            ("ratios", .array(ratios.map { r in .object(JSONObject(r.sorted { $0.key < $1.key }.map { ($0.key, .double(Double($0.value))) })) })),
+        ])))
+    }
+}
+
+/// AWQ (Lin et al. 2023) over a Llama-family model, written in AutoAWQ's GEMM layout.
+public enum AWQQuantizer {
+    /// The linears of one decoder layer with their [out, in] shapes.
+    static func linearShapes(_ h: Hyperparameters) -> [(module: String, rows: Int, columns: Int)] {
+        let d = h.hiddenSize, f = h.intermediateSize, q = h.headCount * h.headDimension, kv = h.kvHeadCount * h.headDimension
+        return [("self_attn.q_proj", q, d), ("self_attn.k_proj", kv, d), ("self_attn.v_proj", kv, d), ("self_attn.o_proj", d, q),
+                ("mlp.gate_proj", f, d), ("mlp.up_proj", f, d), ("mlp.down_proj", d, f)]
+    }
+
+    /// The group size for a model: `requested` (nil = auto) checked against every linear.
+    public static func resolveGroupSize(_ requested: Int?, hyperparameters h: Hyperparameters) throws -> Int {
+        let linears = linearShapes(h).map { AWQGroupSize.Linear(name: "model.layers.0.\($0.module).weight", inputWidth: $0.columns, outputWidth: $0.rows) }
+        return try AWQGroupSize.resolve(requested: requested, linears: linears)
+    }
+
+    /// Reads `input`, quantizes it and writes a Hugging Face directory at `output` (atomically).
+    public static func quantize(input: String, output: String, options: AWQOptions) throws -> AWQSummary {
+        let start = DispatchTime.now().uptimeNanoseconds
+        let graph = try ModelLoader.load(path: input)
+        var result = try quantize(graph: graph, options: options)
+        let writeStart = DispatchTime.now().uptimeNanoseconds
+        _ = try SafetensorsExport.write(result.graph, to: output, maxShardSize: 5_000_000_000, force: options.force)
+        let end = DispatchTime.now().uptimeNanoseconds
+        result.timings.write = Double(end - writeStart) / 1e9
+        let weights = result.linears.values.reduce(0) { $0 + $1.rows * $1.columns }
+        let groups = result.linears.values.reduce(0) { $0 + $1.rows * $1.groups }
+        // Per weight: a 4-bit code; per group: an f16 scale and a 4-bit zero point.
+        let bits = Double(weights * 4 + groups * (16 + 4)) / Double(max(weights, 1))
+        return AWQSummary(output: output, groupSize: result.groupSize, bitsPerWeight: bits, quantizedWeights: weights,
+                          ratios: result.ratios, timings: result.timings, seconds: Double(end - start) / 1e9,
+                          windows: result.windows, searchWindows: result.searchWindows)
+    }
+
+    /// Quantizes every decoder-layer linear of `graph`; embeddings, norms other than the folded
+    /// ones, and lm_head keep their values (ggml block tensors are dequantized to f32 for writing).
+    public static func quantize(graph source: ModelGraph, options: AWQOptions) throws -> AWQResult {
+        guard options.bits == 4 else { throw AWQError.unsupportedBits(options.bits) }
+        guard options.grid >= 1 else { throw KitError.invalidOption("--awq-grid must be ≥ 1") }
+        guard source.architecture.spec != nil, let h = source.hyperparameters else {
+            throw KitError.invalidOption("\(source.source): AWQ needs a known Llama-family architecture (config.json or GGUF metadata); this is '\(source.architecture.rawValue)'")
+        }
+        _ = try resolveGroupSize(options.groupSize, hyperparameters: h)   // fail before tokenizing
+        let set = try CalibrationInput.windows(for: source, options: options.calibration)
+        return try quantize(graph: source, options: options, windows: set)
+    }
+
+    /// As above with explicit calibration windows (tests; models without a tokenizer).
+    public static func quantize(graph source: ModelGraph, options: AWQOptions, windows set: CalibrationSet) throws -> AWQResult {
+        guard options.bits == 4 else { throw AWQError.unsupportedBits(options.bits) }
+        guard options.grid >= 1 else { throw KitError.invalidOption("--awq-grid must be ≥ 1") }
+        guard source.architecture.spec != nil, let h = source.hyperparameters else {
+            throw KitError.invalidOption("\(source.source): AWQ needs a known Llama-family architecture (config.json or GGUF metadata); this is '\(source.architecture.rawValue)'")
+        }
+        let groupSize = try resolveGroupSize(options.groupSize, hyperparameters: h)
+        var timings = AWQTimings()
+        var clock = DispatchTime.now().uptimeNanoseconds
+        let weights = try LlamaWeights(graph: source)
+        try checkFinite(weights, layers: h.layerCount)
+        let maxTokens = set.windows.map(\.count).max() ?? options.calibration.sequenceLength
+        let runner = LlamaRunner(weights: weights, maxTokens: maxTokens)
+        let pass = try AWQLayerPass(runner: runner, windows: set.windows, options: options, groupSize: groupSize)
+        timings.load = Double(DispatchTime.now().uptimeNanoseconds - clock) / 1e9
+        clock = DispatchTime.now().uptimeNanoseconds
+
+        let progress = ProgressReporter(label: "AWQ", total: Int64(h.layerCount), unit: " layers")
+        var linears: [String: AWQQuantizedWeight] = [:]
+        var ratios: [[String: Float]] = []
+        for layer in 0 ..< h.layerCount {
+            let (quantized, chosen) = try pass.run(layer: layer)
+            for (module, q) in quantized { linears["model.layers.\(layer).\(module).weight"] = q }
+            ratios.append(chosen)
+            progress.advance(by: 1)
+        }
+        progress.finish()
+        let passTimings = pass.timings
+        timings.capture = passTimings.capture
+        timings.scaleSearch = passTimings.scaleSearch
+        timings.fold = passTimings.fold
+        timings.clipSearch = passTimings.clipSearch
+        timings.quantize = passTimings.quantize
+
+        var graph = try rewrite(source, weights: weights, linears: linears, groupSize: groupSize)
+        HuggingFaceDirectory.updateConfig(&graph) { config in
+            config["quantization_config"] = .object(AWQLayout.quantizationConfig(bits: 4, groupSize: groupSize))
+        }
+        return AWQResult(graph: graph, groupSize: groupSize, linears: linears, ratios: ratios, timings: timings,
+                         windows: set.windows.count, searchWindows: pass.searchCount)
+    }
+
+    /// NaN or infinite weights would make every scale and loss meaningless: refuse them by name.
+    static func checkFinite(_ weights: LlamaWeights, layers: Int) throws {
+        for layer in 0 ..< layers {
+            for (module, _, _) in linearShapes(weights.hyperparameters) {
+                let slot = try weights.linear(layer: layer, module: module)
+                for i in 0 ..< slot.rows * slot.columns where !slot.pointer[i].isFinite {
+                    throw KitError.invalidOption("model.layers.\(layer).\(module).weight has a non-finite value at element \(i); AWQ cannot quantize it")
+                }
+            }
+        }
+    }
+
+    /// The output graph: quantized linears, folded norms as dense f32, everything else as it was.
+    static func rewrite(_ source: ModelGraph, weights: LlamaWeights, linears: [String: AWQQuantizedWeight], groupSize: Int) throws -> ModelGraph {
+        var graph = source
+        let d = weights.hyperparameters.hiddenSize
+        var norms: [String: TensorView] = [:]
+        for layer in 0 ..< weights.hyperparameters.layerCount {
+            let w = weights.layers[layer]
+            norms["model.layers.\(layer).input_layernorm.weight"] = try TensorView.float32(Array(UnsafeBufferPointer(start: w.attentionNorm.pointer, count: d)), shape: [d])
+            norms["model.layers.\(layer).post_attention_layernorm.weight"] = try TensorView.float32(Array(UnsafeBufferPointer(start: w.mlpNorm.pointer, count: d)), shape: [d])
+        }
+        var biases: [String: TensorView] = [:]
+        if weights.layers.first?.qkvBias != nil {
+            // v's bias changes when v → o is scaled (MHA models): write the engine's biases back.
+            for layer in 0 ..< weights.hyperparameters.layerCount {
+                for module in ["self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"] {
+                    let slot = try weights.linear(layer: layer, module: module)
+                    if let bias = slot.bias {
+                        biases["model.layers.\(layer).\(module).bias"] = try TensorView.float32(Array(UnsafeBufferPointer(start: bias, count: slot.rows)), shape: [slot.rows])
+                    }
+                }
+            }
+        }
+        try graph.mapTensors { tensor in
+            var copy = tensor
+            if let q = linears[tensor.name] {
+                copy.value = .quantized(QuantizedTensor(scheme: .awq(bits: 4, groupSize: groupSize), shape: [q.rows, q.columns],
+                                                        components: try AWQPacking.components(q)))
+            } else if let view = norms[tensor.name] ?? biases[tensor.name] {
+                copy.value = .dense(view)
+            } else {
+                return tensor
+            }
+            copy.rowOrder = .huggingFace
+            copy.castTo = nil
+            return copy
+        }
+        try Converter.dequantizeGGML(&graph, to: .f32)
+        return graph
+    }
+}

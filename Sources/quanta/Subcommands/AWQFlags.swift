@@ -1,0 +1,43 @@
+import ArgumentParser
+import QuantaKit
+
+extension AWQOptions.Propagation: ExpressibleByArgument {}
+
+/// `--group-size 64` or `--group-size auto` (the largest of 128/64/32/16 that fits the model).
+struct GroupSizeArgument: ExpressibleByArgument {
+    /// nil = auto.
+    let value: Int?
+    init?(argument: String) {
+        if argument == "auto" { value = nil; return }
+        guard let n = Int(argument) else { return nil }
+        value = n
+    }
+    init(_ value: Int?) { self.value = value }
+    var defaultValueDescription: String { value.map(String.init) ?? "auto" }
+}
+
+/// The AWQ-only flags of `quanta quantize --method awq`.
+struct AWQFlags: ParsableArguments {
+    @Option(name: .customLong("awq-grid"), help: "AWQ: grid points for the scale exponent α in [0, 1) (AutoAWQ: 20).")
+    var grid: Int = 20
+    @Option(name: .customLong("awq-search-windows"),
+            help: "AWQ: calibration windows whose block outputs score the scale search (statistics use all windows).")
+    var searchWindows: Int = 32
+    @Flag(name: .customLong("awq-duo-scaling"), help: "AWQ: AutoAWQ's duo scaling, s = mean|x|^α / mean|w|^(1−α), instead of the paper's mean|x|^α.")
+    var duoScaling = false
+    @Flag(name: .customLong("awq-no-clip"), help: "AWQ: skip the weight-clipping search.")
+    var noClip = false
+    @Option(name: .customLong("awq-inputs"),
+            help: "AWQ: each layer's calibration inputs come from the float model (float, as AutoAWQ) or the already-quantized layers (quantized).")
+    var propagation: AWQOptions.Propagation = .float
+
+    func validate() throws {
+        guard grid >= 1 && grid <= 1000 else { throw ValidationError("--awq-grid must be between 1 and 1000") }
+        guard searchWindows >= 1 else { throw ValidationError("--awq-search-windows must be at least 1") }
+    }
+
+    func options(bits: Int, groupSize: Int?, calibration: CalibrationOptions, force: Bool) -> AWQOptions {
+        AWQOptions(bits: bits, groupSize: groupSize, grid: grid, calibration: calibration, searchWindows: searchWindows,
+                   duoScaling: duoScaling, clip: !noClip, propagation: propagation, force: force)
+    }
+}
