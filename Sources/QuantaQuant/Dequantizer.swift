@@ -47,6 +47,8 @@ public enum Dequantizer {
             return try blocks.withUnsafeBytes { try GGMLCodec.dequantize(type, bytes: $0, count: count) }
         case .bnb4, .bnbInt8:  // bitsandbytes (hook for issue 6)
             return try BnbTensorDecoder.decode(q, name: name)
+        case .awq:  // AutoAWQ GEMM layout (issue 8)
+            return try AWQTensorDecoder.decode(q, name: name)
         default:
             throw GraphError.unsupported("tensor '\(name)': decoding \(q.scheme) is not built yet")
         }
