@@ -151,3 +151,19 @@ import Testing
         #expect(result.stdout.contains("layers 30, hidden 576, ffn 1536, heads 9/3 kv, head dim 64, vocab 49152"), "\(result)")
     }
 }
+
+/// The tests must run the `quanta` built with them, not a stale one from another build folder.
+@Suite struct ExecutableLocationTests {
+    @Test func theBinaryNextToTheTestsIsPreferred() throws {
+        let found = try QuantaCLI.executable()
+        if ProcessInfo.processInfo.environment["QUANTA_BIN"]?.isEmpty == false { return }
+        let testBinary = try #require(Bundle.main.executableURL).resolvingSymlinksInPath()
+        let neighbour = testBinary.deletingLastPathComponent().appendingPathComponent("quanta").path
+        if FileManager.default.isExecutableFile(atPath: neighbour) {
+            #expect(found == neighbour)
+        }
+        let version = try QuantaCLI.run(["--version"])
+        #expect(version.exitCode == 0, "\(version)")
+        #expect(!version.stdout.isEmpty, "\(version)")
+    }
+}

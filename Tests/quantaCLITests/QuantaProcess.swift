@@ -3,6 +3,7 @@ import Testing
 
 /// What one run of the `quanta` executable produced.
 struct QuantaResult: CustomStringConvertible {
+    var executable: String
     var arguments: [String]
     var exitCode: Int32
     /// False when the process died from a signal (a crash), which no input may cause.
@@ -11,7 +12,7 @@ struct QuantaResult: CustomStringConvertible {
     var stderr: String
 
     var description: String {
-        "quanta \(arguments.joined(separator: " ")) → exit \(exitCode)\(exitedNormally ? "" : " (signal)")\n"
+        "\(executable) \(arguments.joined(separator: " ")) → exit \(exitCode)\(exitedNormally ? "" : " (signal)")\n"
             + "--- stdout ---\n\(stdout.prefix(4000))\n--- stderr ---\n\(stderr.prefix(4000))"
     }
 
@@ -109,7 +110,7 @@ enum QuantaCLI {
         try outHandle.close()
         try errHandle.close()
         return QuantaResult(
-            arguments: arguments, exitCode: process.terminationStatus,
+            executable: executable, arguments: arguments, exitCode: process.terminationStatus,
             exitedNormally: process.terminationReason == .exit,
             stdout: String(decoding: try Data(contentsOf: URL(fileURLWithPath: outPath)), as: UTF8.self),
             stderr: String(decoding: try Data(contentsOf: URL(fileURLWithPath: errPath)), as: UTF8.self))
