@@ -21,6 +21,9 @@ final class AWQLayerPass {
     let groupSize: Int
     let windows: [[Int32]]
     let searchCount: Int
+    /// Tokens (strided over every window) that score the per-token groups: gate/up, down, o.
+    let tokenSampleCount: Int
+    let tokenSampleStep: Int
     let tokensPerWindow: Int
     let d: Int, f: Int, attentionWidth: Int, qRows: Int, kvRows: Int
     /// AutoAWQ scales v → o only when v_proj and o_proj have the same shape (no GQA).
@@ -31,9 +34,9 @@ final class AWQLayerPass {
     // Per-layer scratch, allocated once.
     let searchInputs: [FloatBuffer]      // layer-input residual of each search window [T × d]
     let attentionReference: [FloatBuffer] // residual after the float attention block [T × d]
-    let gateUpInputs: FloatBuffer        // [S·T × d]
-    let downInputs: FloatBuffer          // [S·T × f]
-    let outputInputs: FloatBuffer?       // [S·T × H·hd] when v → o is scaled
+    let gateUpInputs: FloatBuffer        // [N × d], N = tokenSampleCount
+    let downInputs: FloatBuffer          // [N × f]
+    let outputInputs: FloatBuffer?       // [N × H·hd] when v → o is scaled
     let scratchHidden: FloatBuffer
 
     init(runner: LlamaRunner, windows: [[Int32]], options: AWQOptions, groupSize: Int) throws {
@@ -55,7 +58,12 @@ final class AWQLayerPass {
         }
         let search = max(1, min(options.searchWindows, windows.count))
         searchCount = search
-        let rows = search * t, width = h.hiddenSize
+        let total = windows.count * t
+        let step = max(1, total / max(1, options.searchTokens))
+        tokenSampleStep = step
+        let rows = (total + step - 1) / step
+        tokenSampleCount = rows
+        let width = h.hiddenSize
         searchInputs = (0 ..< search).map { _ in FloatBuffer(count: t * width) }
         attentionReference = (0 ..< search).map { _ in FloatBuffer(count: t * width) }
         gateUpInputs = FloatBuffer(count: rows * width)
@@ -204,28 +212,28 @@ final class AWQLayerPass {
                     s.clipSampleCount += 1
                     r += step
                 }
-                guard isSearch else { return }
-                let offset = index * t
+                // The residual stream now holds the float attention block's output.
+                if isSearch, input.group == .gateUp { self.runner.storeHidden(self.attentionReference[index].pointer, rows: t) }
+                let target: (UnsafeMutablePointer<Float>, Int)?
                 switch input.group {
-                case .gateUp:
-                    // The residual stream now holds the float attention block's output.
-                    self.runner.storeHidden(self.attentionReference[index].pointer, rows: t)
-                    self.copyRows(input, into: self.gateUpInputs.pointer + offset * self.d)
-                case .down: self.copyRows(input, into: self.downInputs.pointer + offset * self.f)
-                case .output: if let o = self.outputInputs { self.copyRows(input, into: o.pointer + offset * self.attentionWidth) }
-                case .qkv: break
+                case .gateUp: target = (self.gateUpInputs.pointer, self.d)
+                case .down: target = (self.downInputs.pointer, self.f)
+                case .output: target = self.outputInputs.map { ($0.pointer, self.attentionWidth) }
+                case .qkv: target = nil
+                }
+                guard let (base, width) = target else { return }
+                let sampleStep = self.tokenSampleStep
+                var row = (sampleStep - first % sampleStep) % sampleStep
+                while row < input.rows {
+                    let slot = (first + row) / sampleStep
+                    (base + slot * width).update(from: input.values + row * input.rowStride, count: width)
+                    row += sampleStep
                 }
             }, stopAfter: nil)
             // AutoAWQ feeds the next layer the float layer's output (computed before scaling/quantizing).
             if options.propagation == .float { runner.storeHidden(states[index].pointer, rows: t) }
         }
         return stats
-    }
-
-    func copyRows(_ input: LinearInput, into target: UnsafeMutablePointer<Float>) {
-        for r in 0 ..< input.rows {
-            (target + r * input.columns).update(from: input.values + r * input.rowStride, count: input.columns)
-        }
     }
 
     // MARK: scale searches
@@ -270,7 +278,7 @@ final class AWQLayerPass {
 
     /// gate/up: loss over the MLP's output (down(silu(x·Wgᵀ) ⊙ x·Wuᵀ)), with down in float.
     func searchMLPScales(gateUp: UnsafeMutablePointer<Float>, down: UnsafeMutablePointer<Float>, activationMean: [Float]) -> ([Float], Float) {
-        let rows = searchCount * tokensPerWindow
+        let rows = tokenSampleCount
         let candidate = FloatBuffer(count: 2 * f * d)
         let reference = FloatBuffer(count: rows * d)
         let result = FloatBuffer(count: rows * d)
@@ -286,7 +294,7 @@ final class AWQLayerPass {
     /// down (and o): loss over the linear's own output.
     func searchLinearScales(weights: UnsafeMutablePointer<Float>, rows outputs: Int, columns: Int, inputs: UnsafePointer<Float>,
                             activationMean: [Float]) -> ([Float], Float) {
-        let rows = searchCount * tokensPerWindow
+        let rows = tokenSampleCount
         let candidate = FloatBuffer(count: outputs * columns)
         let reference = FloatBuffer(count: rows * outputs)
         let result = FloatBuffer(count: rows * outputs)

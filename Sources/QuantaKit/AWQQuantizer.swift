@@ -21,8 +21,12 @@ public struct AWQOptions: Sendable {
     /// Grid points for α in [0, 1) (AutoAWQ's n_grid = 20).
     public var grid: Int
     public var calibration: CalibrationOptions
-    /// Windows whose block outputs score the scale search (statistics use every window).
+    /// Whole windows whose attention-block outputs score the q/k/v scale search (attention needs
+    /// whole sequences). Statistics use every window.
     public var searchWindows: Int
+    /// Tokens, strided over every window, that score the per-token groups (gate/up through the MLP,
+    /// down, o): these blocks act on each token alone, so a spread sample sees more text per FLOP.
+    public var searchTokens: Int
     /// AutoAWQ's `duo_scaling`: s = mean|x|^α / mean|ŵ|^(1−α) instead of the paper's mean|x|^α.
     public var duoScaling: Bool
     public var clip: Bool
@@ -30,13 +34,14 @@ public struct AWQOptions: Sendable {
     public var force: Bool
 
     public init(bits: Int = 4, groupSize: Int? = 128, grid: Int = 20, calibration: CalibrationOptions = CalibrationOptions(),
-                searchWindows: Int = 32, duoScaling: Bool = false, clip: Bool = true, propagation: Propagation = .float,
+                searchWindows: Int = 8, searchTokens: Int = 4096, duoScaling: Bool = false, clip: Bool = true, propagation: Propagation = .float,
                 force: Bool = false) {
         self.bits = bits
         self.groupSize = groupSize
         self.grid = grid
         self.calibration = calibration
         self.searchWindows = searchWindows
+        self.searchTokens = searchTokens
         self.duoScaling = duoScaling
         self.clip = clip
         self.propagation = propagation
@@ -60,6 +65,7 @@ public struct AWQResult: Sendable {
     public var timings: AWQTimings
     public var windows: Int
     public var searchWindows: Int
+    public var searchTokens: Int
 }
 
 /// What `quanta quantize --method awq` did.
@@ -73,10 +79,11 @@ public struct AWQSummary: Sendable {
     public var seconds: Double
     public var windows: Int
     public var searchWindows: Int
+    public var searchTokens: Int
 
     public func text() -> String {
-        var lines = [String(format: "wrote %@: AWQ 4-bit, group size %d (%.4f bits per quantized weight, %d weights), %d calibration windows (%d scored in the scale search), %.1f s",
-                            output, groupSize, bitsPerWeight, quantizedWeights, windows, searchWindows, seconds)]
+        var lines = [String(format: "wrote %@: AWQ 4-bit, group size %d (%.4f bits per quantized weight, %d weights), %d calibration windows (scale search scored on %d windows for q/k/v and %d tokens for the rest), %.1f s",
+                            output, groupSize, bitsPerWeight, quantizedWeights, windows, searchWindows, searchTokens, seconds)]
         let t = timings
         lines.append(String(format: "time: load %.1f s, capture %.1f s, scale search %.1f s, fold %.1f s, clip search %.1f s, quantize %.1f s, write %.1f s",
                             t.load, t.capture, t.scaleSearch, t.fold, t.clipSearch, t.quantize, t.write))
@@ -93,7 +100,8 @@ public struct AWQSummary: Sendable {
         return JSONWriter.pretty(.object(JSONObject([
             ("output", .string(output)), ("method", .string("awq")), ("bits", .int(4)), ("group_size", .int(Int64(groupSize))),
             ("bits_per_weight", .double(bitsPerWeight)), ("quantized_weights", .int(Int64(quantizedWeights))),
-            ("windows", .int(Int64(windows))), ("search_windows", .int(Int64(searchWindows))), ("seconds", .double(seconds)),
+            ("windows", .int(Int64(windows))), ("search_windows", .int(Int64(searchWindows))),
+            ("search_tokens", .int(Int64(searchTokens))), ("seconds", .double(seconds)),
             ("timings", .object(JSONObject([
                 ("load", .double(t.load)), ("capture", .double(t.capture)), ("scale_search", .double(t.scaleSearch)),
                 ("fold", .double(t.fold)), ("clip_search", .double(t.clipSearch)), ("quantize", .double(t.quantize)),
@@ -134,7 +142,7 @@ public enum AWQQuantizer {
         let bits = Double(weights * 4 + groups * (16 + 4)) / Double(max(weights, 1))
         return AWQSummary(output: output, groupSize: result.groupSize, bitsPerWeight: bits, quantizedWeights: weights,
                           ratios: result.ratios, timings: result.timings, seconds: Double(end - start) / 1e9,
-                          windows: result.windows, searchWindows: result.searchWindows)
+                          windows: result.windows, searchWindows: result.searchWindows, searchTokens: result.searchTokens)
     }
 
     /// Quantizes every decoder-layer linear of `graph`; embeddings, norms other than the folded
@@ -190,7 +198,7 @@ public enum AWQQuantizer {
             config["quantization_config"] = .object(AWQLayout.quantizationConfig(bits: 4, groupSize: groupSize))
         }
         return AWQResult(graph: graph, groupSize: groupSize, linears: linears, ratios: ratios, timings: timings,
-                         windows: set.windows.count, searchWindows: pass.searchCount)
+                         windows: set.windows.count, searchWindows: pass.searchCount, searchTokens: pass.tokenSampleCount)
     }
 
     /// NaN or infinite weights would make every scale and loss meaningless: refuse them by name.

@@ -21,8 +21,11 @@ struct AWQFlags: ParsableArguments {
     @Option(name: .customLong("awq-grid"), help: "AWQ: grid points for the scale exponent α in [0, 1) (AutoAWQ: 20).")
     var grid: Int = 20
     @Option(name: .customLong("awq-search-windows"),
-            help: "AWQ: calibration windows whose block outputs score the scale search (statistics use all windows).")
-    var searchWindows: Int = 32
+            help: "AWQ: whole calibration windows whose attention outputs score the q/k/v scale search (statistics use all windows).")
+    var searchWindows: Int = 8
+    @Option(name: .customLong("awq-search-tokens"),
+            help: "AWQ: tokens, strided over all windows, that score the gate/up, down and o scale searches.")
+    var searchTokens: Int = 4096
     @Flag(name: .customLong("awq-duo-scaling"), help: "AWQ: AutoAWQ's duo scaling, s = mean|x|^α / mean|w|^(1−α), instead of the paper's mean|x|^α.")
     var duoScaling = false
     @Flag(name: .customLong("awq-no-clip"), help: "AWQ: skip the weight-clipping search.")
@@ -34,10 +37,11 @@ struct AWQFlags: ParsableArguments {
     func validate() throws {
         guard grid >= 1 && grid <= 1000 else { throw ValidationError("--awq-grid must be between 1 and 1000") }
         guard searchWindows >= 1 else { throw ValidationError("--awq-search-windows must be at least 1") }
+        guard searchTokens >= 1 else { throw ValidationError("--awq-search-tokens must be at least 1") }
     }
 
     func options(bits: Int, groupSize: Int?, calibration: CalibrationOptions, force: Bool) -> AWQOptions {
         AWQOptions(bits: bits, groupSize: groupSize, grid: grid, calibration: calibration, searchWindows: searchWindows,
-                   duoScaling: duoScaling, clip: !noClip, propagation: propagation, force: force)
+                   searchTokens: searchTokens, duoScaling: duoScaling, clip: !noClip, propagation: propagation, force: force)
     }
 }
