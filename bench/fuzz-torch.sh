@@ -3,8 +3,9 @@
 # libFuzzer and AddressSanitizer: `swiftc -sanitize=fuzzer,address` builds QuantaCore and
 # QuantaFormats as instrumented modules and links fuzz/torch/FuzzTorch.swift against them.
 # Seeds: the torch.save goldens and the malicious corpus (as whole files) and their data.pkl
-# records (as bare pickles, and as pickles the harness packs into a checkpoint with storages). Runs FUZZ_RUNS executions (default 1,000,000) and fails on any crash,
-# sanitizer report or timeout. Not part of `make test`.
+# records (as bare pickles, and as pickles the harness packs into a checkpoint with storages).
+# Runs FUZZ_RUNS executions (default 1,000,000) and fails on any crash, sanitizer report or
+# timeout. Not part of `make test`.
 #
 #   bash bench/fuzz-torch.sh [ignored-binary-path]     # `make bench` passes the release binary
 #   FUZZ_RUNS=5000000 bash bench/fuzz-torch.sh       # longer run; FUZZ_MAX_LEN caps input size

@@ -30,7 +30,7 @@ struct TorchWriterTests {
         let payloads = try source.tensors.map { ($0.name, TensorPayload(view: try source.view(of: $0))) }
         for (name, payload) in payloads {
             guard case let .view(view) = payload.source else { Issue.record("\(name) is not a view"); continue }
-            #expect(view.mappedLocation != nil, "\(name) should be a zero-copy view")
+            #expect(view.mappedLocation != nil || view.byteCount == 0, "\(name) should be a zero-copy view")
         }
         let path = folder + "/writer_reference.pt"
         try TorchWriter.write(tensors: payloads, to: path)
