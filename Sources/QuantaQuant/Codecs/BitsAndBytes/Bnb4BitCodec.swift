@@ -85,33 +85,52 @@ public enum Bnb4BitCodec {
         }
     }
 
-    /// A full block: `x * (1 / absmax)` (torch multiplies by the reciprocal), 16 lanes at a time.
+    /// A full block: `x * (1 / absmax)` (torch multiplies by the reciprocal). Written for 4-lane SIMD
+    /// (the x86-64 baseline's SSE width, so nothing spills): the absmax compares the magnitude bits as
+    /// integers (same order as the floats), the bucket is the count of bounds below the value.
     @inline(__always)
     static func quantizeFullBlock(_ x: UnsafePointer<Float>, blockSize: Int, into out: UnsafeMutablePointer<UInt8>,
                                   bounds: UnsafeBufferPointer<Float>, codeIndex: UnsafeBufferPointer<UInt8>) -> Float {
         let raw = UnsafeRawPointer(x)
-        var peak = SIMD16<Float>(repeating: 0)
+        var peak = SIMD4<Int32>(repeating: 0)
         var j = 0
         while j < blockSize {
-            let v = raw.loadUnaligned(fromByteOffset: j * 4, as: SIMD16<Float>.self)
-            peak = pointwiseMax(peak, v.replacing(with: -v, where: v .< 0))
-            j += 16
+            let v = raw.loadUnaligned(fromByteOffset: j * 4, as: SIMD4<Int32>.self) & 0x7FFF_FFFF
+            peak.replace(with: v, where: v .> peak)
+            j += 4
         }
-        let blockMax = peak.max()
-        let scale = 1 / max(blockMax, minimumDivisor)
-        let one = SIMD16<Int32>(repeating: 1)
+        let blockMax = Float(bitPattern: UInt32(max(max(peak[0], peak[1]), max(peak[2], peak[3]))))
+        let scale = SIMD4<Float>(repeating: 1 / max(blockMax, minimumDivisor))
+        let identity = codeIndex[15] == 15
+        let words = UnsafeMutableRawPointer(out)
         j = 0
         while j < blockSize {
-            let s = raw.loadUnaligned(fromByteOffset: j * 4, as: SIMD16<Float>.self) * scale
-            var q = SIMD16<Int32>(repeating: 0)
-            for b in bounds { q &+= SIMD16<Int32>(repeating: 0).replacing(with: one, where: s .> b) }
-            let o = out + j / 2
-            for k in 0 ..< 8 {
-                o[k] = codeIndex[Int(q[2 * k])] << 4 | codeIndex[Int(q[2 * k + 1])]
+            let a = bucket(raw.loadUnaligned(fromByteOffset: j * 4, as: SIMD4<Float>.self) * scale, bounds)
+            let b = bucket(raw.loadUnaligned(fromByteOffset: j * 4 + 16, as: SIMD4<Float>.self) * scale, bounds)
+            var word: UInt32
+            if identity {
+                let lo = (a.evenHalf &<< 4) | a.oddHalf, hi = (b.evenHalf &<< 4) | b.oddHalf
+                word = UInt32(truncatingIfNeeded: lo[0]) | UInt32(truncatingIfNeeded: lo[1]) << 8
+                    | UInt32(truncatingIfNeeded: hi[0]) << 16 | UInt32(truncatingIfNeeded: hi[1]) << 24
+            } else {
+                func code(_ q: Int32) -> UInt32 { UInt32(codeIndex[Int(q)]) }
+                word = (code(a[0]) << 4 | code(a[1])) | (code(a[2]) << 4 | code(a[3])) << 8
+                    | (code(b[0]) << 4 | code(b[1])) << 16 | (code(b[2]) << 4 | code(b[3])) << 24
             }
-            j += 16
+            words.storeBytes(of: word.littleEndian, toByteOffset: j / 2, as: UInt32.self)
+            j += 8
         }
         return blockMax
+    }
+
+    /// torch.bucketize (right=False) of 4 scaled values: how many bounds lie strictly below each.
+    @inline(__always)
+    static func bucket(_ s: SIMD4<Float>, _ bounds: UnsafeBufferPointer<Float>) -> SIMD4<Int32> {
+        var q = SIMD4<Int32>(repeating: 0)
+        for k in 0 ..< 15 {
+            q &-= unsafeBitCast(s .> SIMD4<Float>(repeating: bounds[k]), to: SIMD4<Int32>.self)
+        }
+        return q
     }
 
     /// The short last block: bitsandbytes divides by its absmax here (`A_flat[full:] / am`), not
