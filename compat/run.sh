@@ -48,5 +48,20 @@ check "HF→GGUF→HF (f32) bit-identical" "$quanta" diff --quiet "$work/hf" "$w
 "$quanta" convert --quiet --to safetensors "$work/bf16.gguf" "$work/hf-bf16-again" >/dev/null
 check "HF→GGUF→HF (bf16) bit-identical" "$quanta" diff --quiet "$work/hf-bf16" "$work/hf-bf16-again"
 
+# --- PyTorch checkpoints (issue 4) ---
+check "PyTorch .bin: torch.load(weights_only) equal, transformers logits identical both ways" \
+  "$python" "$root/compat/check_torch.py" "$quanta" "$work/hf" "$work/torch"
+
+# --- quantized layouts (issues 6, 7, 8): each script prints its own figures ---
+[ -f "$root/compat/check_bnb.py" ] && check "bitsandbytes NF4/FP4/int8 in transformers + bitsandbytes" \
+  "$python" "$root/compat/check_bnb.py" "$quanta" "$work/hf" "$work/bnb"
+if [ -f "$root/compat/check_gptq.py" ]; then
+  check "GPTQ layout: independent dequantizer, transformers config" "$python" "$root/compat/check_gptq.py" "$quanta" "$work/hf" "$work/gptq"
+fi
+if [ -f "$root/compat/check_awq.py" ]; then
+  "$quanta" quantize --quiet --method awq --bits 4 --group-size 64 --calib-samples 16 "$work/hf" "$work/awq" >/dev/null \
+    && check "AWQ GEMM layout: independent dequantizer" "$python" "$root/compat/check_awq.py" "$quanta" "$work/awq" "$work/awq-check"
+fi
+
 echo "compat: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

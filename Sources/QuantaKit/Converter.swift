@@ -63,7 +63,9 @@ public enum Converter {
         case .gguf:
             files = try GGUFExport.write(graph, to: output, outType: options.outType, force: options.force)
         case .pytorch:
-            throw KitError.unsupportedConversion(from: options.from ?? .safetensors, to: options.to, reason: "writing \(options.to.rawValue) is not built yet")
+            try dequantizeGGML(&graph, to: options.dtype ?? .f32)
+            files = try HuggingFaceExport.write(graph, to: output, weights: .pytorch, maxShardSize: options.maxShardSize,
+                                                force: options.force)
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         let bytes = outputBytes(output)

@@ -10,7 +10,8 @@ public enum ModelLoader {
         case .safetensors: return try loadSafetensors(path: path)
         case .gguf: return try GGUFImport.graph(from: try GGUFFile(path: ggufPath(path)))
         case .pytorch:
-            throw GraphError.unsupported("reading \(resolved.rawValue) is not built yet")
+            let checkpoint = try TorchCheckpoint(path: path)
+            return try loadHuggingFace(path: path, tensors: checkpoint.tensors, metadata: [])
         }
     }
 
@@ -35,6 +36,14 @@ public enum ModelLoader {
 
     static func loadSafetensors(path: String) throws -> ModelGraph {
         let checkpoint = try SafetensorsCheckpoint(path: path)
+        return try loadHuggingFace(path: path, tensors: checkpoint.tensors.map { ($0.name, $0.view) },
+                                   metadata: checkpoint.metadata)
+    }
+
+    /// A Hugging Face checkpoint's tensors (from safetensors or PyTorch files) plus its directory's
+    /// config and side files.
+    static func loadHuggingFace(path: String, tensors named: [(name: String, view: TensorView)],
+                                metadata: [(key: String, value: String)]) throws -> ModelGraph {
         var architecture = Architecture.unknown
         var config: JSONObject?
         var hyperparameters: Hyperparameters?
@@ -42,13 +51,13 @@ public enum ModelLoader {
         if let directory = modelDirectory(for: path) {
             (config, architecture, hyperparameters, sideFiles) = try HuggingFaceDirectory.readMetadata(directory: directory)
         }
-        var tensors = checkpoint.tensors.map { GraphTensor(name: $0.name, value: .dense($0.view)) }
+        var tensors = named.map { GraphTensor(name: $0.name, value: .dense($0.view)) }
         if let quantized = try QuantizedLayouts.importTensors(config: config, tensors: tensors, source: path) {
             tensors = quantized
         }
         var graph = ModelGraph(architecture: architecture, hyperparameters: hyperparameters, config: config,
                                nodes: ModelGraph.grouping(tensors, architecture: architecture),
-                               metadata: checkpoint.metadata, sideFiles: sideFiles, source: path)
+                               metadata: metadata, sideFiles: sideFiles, source: path)
         graph.sourceOrder = tensors.map(\.name)
         return graph
     }

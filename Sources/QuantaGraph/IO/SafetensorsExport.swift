@@ -2,17 +2,25 @@ import Foundation
 import QuantaCore
 import QuantaFormats
 
-/// Writes a graph as safetensors: a Hugging Face directory (shards + index + config and side
-/// files) or, when the output ends in `.safetensors`, one file. Atomic either way.
-public enum SafetensorsExport {
+/// Writes a graph in a Hugging Face layout: a directory (weight shards + index + config.json and
+/// side files) or, when the output names a single weights file (`.safetensors`, `.bin`, `.pt`),
+/// just that file. Atomic either way.
+public enum HuggingFaceExport {
+    public enum WeightFormat: Sendable { case safetensors, pytorch }
+
     /// Returns the names of the files written.
-    public static func write(_ graph: ModelGraph, to output: String, maxShardSize: Int, force: Bool) throws -> [String] {
+    public static func write(_ graph: ModelGraph, to output: String, weights: WeightFormat, maxShardSize: Int,
+                             force: Bool) throws -> [String] {
         let named = try graph.tensors.flatMap { try QuantizedLayouts.exportTensors($0) }
         let metadata = graph.metadata.isEmpty ? nil : graph.metadata.map { ($0.key, $0.value) }
-        if output.hasSuffix(".safetensors") {
+        let singleFile = weights == .safetensors ? output.hasSuffix(".safetensors") : (output.hasSuffix(".bin") || output.hasSuffix(".pt"))
+        if singleFile {
             let atomic = try AtomicOutput(path: output, isDirectory: false, force: force)
             do {
-                try SafetensorsWriter.write(tensors: named, metadata: metadata, to: atomic.temporaryPath)
+                switch weights {
+                case .safetensors: try SafetensorsWriter.write(tensors: named, metadata: metadata, to: atomic.temporaryPath)
+                case .pytorch: try TorchWriter.write(tensors: named, to: atomic.temporaryPath, archiveName: TorchWriter.archiveName(forPath: output))
+                }
                 try atomic.commit()
             } catch { atomic.abort(); throw error }
             return [(output as NSString).lastPathComponent]
@@ -24,12 +32,25 @@ public enum SafetensorsExport {
         }
         let atomic = try AtomicOutput(path: output, isDirectory: true, force: force)
         do {
-            var files = try SafetensorsShards.writeDirectory(tensors: named, metadata: metadata,
+            var files: [String]
+            switch weights {
+            case .safetensors:
+                files = try SafetensorsShards.writeDirectory(tensors: named, metadata: metadata,
                                                              into: atomic.temporaryPath, maxShardSize: maxShardSize)
+            case .pytorch:
+                files = try TorchWriter.writeDirectory(tensors: named, into: atomic.temporaryPath, maxShardSize: maxShardSize)
+            }
             try HuggingFaceDirectory.writeMetadata(graph, into: atomic.temporaryPath)
             files += graph.sideFiles.map(\.name)
             try atomic.commit()
             return files
         } catch { atomic.abort(); throw error }
+    }
+}
+
+/// Safetensors output (the common case).
+public enum SafetensorsExport {
+    public static func write(_ graph: ModelGraph, to output: String, maxShardSize: Int, force: Bool) throws -> [String] {
+        try HuggingFaceExport.write(graph, to: output, weights: .safetensors, maxShardSize: maxShardSize, force: force)
     }
 }
