@@ -5,9 +5,10 @@ usage: check_bnb.py QUANTA_BIN HF_F32_DIR WORK_DIR
 
 HF_F32_DIR is SmolLM2 as an f32 Hugging Face directory (`quanta convert --from gguf --to safetensors
 --dtype f32`). For NF4 + double quant and for LLM.int8 this checks that
-  1. `quanta quantize` writes exactly the files transformers writes: transformers loads HF_F32_DIR with
-     the same BitsAndBytesConfig and save_pretrained()s it; model.safetensors and config.json must be
-     byte-identical to ours;
+  1. `quanta quantize` writes what transformers writes: transformers loads HF_F32_DIR with the same
+     BitsAndBytesConfig and save_pretrained()s it; model.safetensors must be byte-identical to ours and
+     config.json's quantization_config equal (the rest of config.json is the source's, which transformers
+     re-saves with its defaults filled in);
   2. transformers loads our directory with no missing, unexpected or mismatched keys;
   3. bitsandbytes' dequantized weights equal ours bit for bit (ours: `quanta convert --to gguf --outtype
      f32` of our directory, read with gguf-py, llama.cpp's Q/K interleave undone);
@@ -109,12 +110,18 @@ for name, (flags, bnb_config, logits_bound) in cases.items():
                                                      dtype=torch.float32)
     reference.save_pretrained(theirs)
     del reference
-    for file in ("model.safetensors", "config.json"):
-        same = open(os.path.join(ours, file), "rb").read() == open(os.path.join(theirs, file), "rb").read()
-        check(same, f"{name}: our {file} is byte-identical to transformers' save_pretrained")
+    same = open(os.path.join(ours, "model.safetensors"), "rb").read() == \
+        open(os.path.join(theirs, "model.safetensors"), "rb").read()
+    check(same, f"{name}: our model.safetensors is byte-identical to transformers' save_pretrained")
+    # config.json: the rest is the source's config as our converter wrote it (transformers re-saves it with
+    # its defaults filled in), so compare the part the quantization adds.
+    ours_q = json.load(open(os.path.join(ours, "config.json")))["quantization_config"]
+    theirs_q = json.load(open(os.path.join(theirs, "config.json")))["quantization_config"]
+    check(ours_q == theirs_q, f"{name}: config.json quantization_config equals transformers' ({ours_q == theirs_q})")
 
     # 2. transformers loads ours with no key problems.
-    model, info = AutoModelForCausalLM.from_pretrained(ours, device_map="cpu", output_loading_info=True)
+    # dtype f32 as the source (without it transformers' 8-bit loader picks float16 for the rest of the model).
+    model, info = AutoModelForCausalLM.from_pretrained(ours, device_map="cpu", dtype=torch.float32, output_loading_info=True)
     model.eval()
     problems = {k: v for k, v in info.items() if k in ("missing_keys", "unexpected_keys", "mismatched_keys") and v}
     check(not problems, f"{name}: transformers loads our directory (missing/unexpected/mismatched keys: {problems or 'none'})")

@@ -95,8 +95,8 @@ public enum Quantizer {
         guard !report.quantized.isEmpty else {
             throw KitError.invalidOption("\(input): no linear weight (…_proj.weight) to quantize\(report.skipped.isEmpty ? "" : "; --skip matched all \(report.skipped.count)")")
         }
-        // transformers' save_pretrained marks its files so; some loaders check it.
-        if graph.metadata.isEmpty { graph.metadata = [("format", "pt")] }
+        // The safetensors metadata transformers' save_pretrained writes (and nothing carried from the source).
+        graph.metadata = [("format", "pt")]
         let files = try SafetensorsExport.write(graph, to: output, maxShardSize: options.maxShardSize, force: options.force)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         return QuantizeSummary(output: output, method: options.method.rawValue + (options.doubleQuant && options.method != .int8 ? "+dq" : ""),

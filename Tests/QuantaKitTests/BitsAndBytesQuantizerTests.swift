@@ -131,4 +131,20 @@ struct BitsAndBytesQuantizerTests {
             "\(error)".contains("model.layers.1.mlp.up_proj.weight")
         }
     }
+
+    @Test("Int8Linear reproduces int8_mixed_scaled_mm with outlier columns")
+    func int8LinearMatchesBitsAndBytes() throws {
+        let root = FixturePaths.fixture("bnb") + "/"
+        let a = try Self.floats(root + "int8/act.input"), out = try Self.floats(root + "int8/act.output")
+        let cb = try Self.bytes(root + "int8/act.CB").map { Int8(bitPattern: $0) }, scb = try Self.floats(root + "int8/act.SCB")
+        let linear = try Int8Linear(weights: cb, scales: scb, outputs: 24, inputs: 72, threshold: 6)
+        var result = [Float](repeating: 0, count: 9 * 24)
+        a.withUnsafeBufferPointer { input in
+            result.withUnsafeMutableBufferPointer { o in
+                linear.apply(input.baseAddress!, rows: 9, inputStride: 72, into: o.baseAddress!, outputStride: 24, accumulate: false)
+            }
+        }
+        let worst = zip(result, out).map { abs($0 - $1) }.max() ?? .infinity
+        #expect(worst < 1e-5, "max |Δ| \(worst)")
+    }
 }
