@@ -29,6 +29,24 @@ struct ConversionTests {
         #expect(gguf.int((model == "tiny-qwen2" ? "qwen2" : "llama") + ".block_count") == 3)
     }
 
+    @Test("HF safetensors → PyTorch .bin (single and sharded) → safetensors is bit-identical", arguments: [0, 200_000])
+    func pytorchRoundTrip(maxShard: Int) throws {
+        let scratch = try FixturePaths.scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let source = FixturePaths.fixture("engine/tiny-qwen2")
+        var options = ConvertOptions(from: nil, to: .pytorch)
+        if maxShard > 0 { options.maxShardSize = maxShard }
+        _ = try Converter.convert(input: source, output: scratch + "/bin", options: options)
+        let names = try FileManager.default.contentsOfDirectory(atPath: scratch + "/bin")
+        #expect(names.contains(maxShard > 0 ? "pytorch_model.bin.index.json" : "pytorch_model.bin"))
+        #expect(names.contains("config.json"))
+        #expect(try ModelFormat.detect(path: scratch + "/bin") == .pytorch)
+        _ = try Converter.convert(input: scratch + "/bin", output: scratch + "/back", options: ConvertOptions(from: .pytorch, to: .safetensors))
+        let report = try ModelDiffer.diff(source, scratch + "/back", atol: 0, rtol: 0)
+        let expectedCount = try ModelLoader.load(path: source).tensors.count
+        #expect(report.withinTolerance && report.rows.count == expectedCount)
+    }
+
     @Test("llama.cpp's Q/K interleave is applied on export and undone on import")
     func queryKeyPermutation() throws {
         let scratch = try FixturePaths.scratchDirectory()
