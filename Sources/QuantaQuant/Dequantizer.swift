@@ -49,6 +49,8 @@ public enum Dequantizer {
             return try BnbTensorDecoder.decode(q, name: name)
         case .awq:  // AutoAWQ GEMM layout (issue 8)
             return try AWQTensorDecoder.decode(q, name: name)
+        case .gptq:  // GPTQ layout, decoded through g_idx (issue 7)
+            return try GPTQTensorDecoder.decode(q, name: name)
         default:
             throw GraphError.unsupported("tensor '\(name)': decoding \(q.scheme) is not built yet")
         }

@@ -30,6 +30,7 @@ public enum QuantizedLayouts {
         switch method {
         case "bitsandbytes": return try BitsAndBytesLayout.importTensors(quantization: quantization, tensors: tensors, source: source)
         case "awq": return try AWQLayout.importTensors(quantization: quantization, tensors: tensors, source: source)
+        case "gptq": return try GPTQLayout.importTensors(quantization: quantization, tensors: tensors, source: source)
         default:
             throw GraphError.unsupported("\(source): quantization_config.quant_method '\(method)' is not a layout Quanta reads yet")
         }

@@ -29,6 +29,7 @@ struct Quantize: ParsableCommand {
     @Flag(name: .long, help: "Overwrite an existing output.") var force = false
     @Argument(help: "The model: a GGUF file, a safetensors file or a Hugging Face directory.") var input: String
     @Argument(help: "Output Hugging Face directory.") var outputPath: String
+    @OptionGroup(title: "GPTQ / RTN") var gptq: GPTQFlags
     @OptionGroup var output: OutputOptions
 
     static let computeDTypes = ["f32": "float32", "float32": "float32", "bf16": "bfloat16", "bfloat16": "bfloat16",
@@ -45,6 +46,10 @@ struct Quantize: ParsableCommand {
 
     func run() throws {
         output.apply()
+        if let gptqMethod = GPTQCommand.method(method.rawValue) {
+            return try GPTQCommand.run(method: gptqMethod, flags: gptq, input: input, output: outputPath,
+                                       maxShardSize: maxShardSize.bytes, force: force, json: output.json)
+        }
         let patterns = skip.flatMap { $0.split(separator: ",").map(String.init) }.filter { !$0.isEmpty }
         let options = QuantizeOptions(method: method, blockSize: blocksize, doubleQuant: doubleQuant,
                                       computeDType: Self.computeDTypes[computeDType.lowercased()] ?? "float32",

@@ -1,0 +1,94 @@
+import COpenBLAS
+
+/// Everything the GPTQ sweep needs from a Hessian, computed once per linear group (q/k/v share
+/// their input and so their Hessian, as do gate/up):
+///   - dead inputs (zero diagonal: never active in calibration) get H[i,i] = 1, and the solve
+///     zeroes their weight columns;
+///   - with act-order, the column order by decreasing diagonal;
+///   - the upper Cholesky factor U of (H + λI)⁻¹ in that order (H⁻¹ = UᵀU), λ = damp × mean
+///     diagonal. When a Cholesky step fails the damp is doubled (up to 1) and the damp that
+///     worked is reported.
+/// The factorizations run in double precision through LAPACK; U is handed to the sweep in f32.
+public struct GPTQInverseHessian: Sendable {
+    public let columns: Int
+    /// Columns with a zero Hessian diagonal (natural order).
+    public let dead: [Bool]
+    /// Sweep position → original column (identity without act-order).
+    public let permutation: [Int]
+    /// Upper Cholesky factor of the damped inverse, row-major [columns × columns], permuted order.
+    public let factor: [Float]
+    /// The damp (fraction of the mean diagonal) that made the Cholesky succeed.
+    public let dampPercent: Double
+    /// True when `dampPercent` is larger than the one requested.
+    public var dampRaised: Bool { dampPercent > requestedDamp }
+    public let requestedDamp: Double
+
+    public var deadCount: Int { dead.reduce(0) { $0 + ($1 ? 1 : 0) } }
+
+    /// `hessian`: full symmetric row-major [columns × columns] (e.g. `GPTQHessian.matrix()`).
+    public init(hessian: [Double], columns: Int, actOrder: Bool, dampPercent: Double, name: String = "linear") throws {
+        guard hessian.count == columns * columns, columns > 0 else {
+            throw GPTQError.shapeMismatch("GPTQ: a Hessian of \(hessian.count) values does not fit \(columns) columns")
+        }
+        guard hessian.allSatisfy(\.isFinite) else { throw GPTQError.nonFinite(tensor: name, what: "a non-finite calibration Hessian (NaN or infinite activations)") }
+        let n = columns
+        var h = hessian
+        var dead = [Bool](repeating: false, count: n)
+        for i in 0 ..< n where h[i * n + i] == 0 {
+            dead[i] = true
+            h[i * n + i] = 1
+        }
+        var permutation = Array(0 ..< n)
+        if actOrder {
+            // Decreasing diagonal; ties keep their original order (stable).
+            let diagonal = (0 ..< n).map { h[$0 * n + $0] }
+            permutation.sort { diagonal[$0] != diagonal[$1] ? diagonal[$0] > diagonal[$1] : $0 < $1 }
+            var permuted = [Double](repeating: 0, count: n * n)
+            for i in 0 ..< n { for j in 0 ..< n { permuted[i * n + j] = h[permutation[i] * n + permutation[j]] } }
+            h = permuted
+        }
+        let mean = (0 ..< n).reduce(0.0) { $0 + h[$1 * n + $1] } / Double(n)
+        var damp = dampPercent
+        while true {
+            if let factor = GPTQInverseHessian.inverseFactor(h, n: n, lambda: damp * mean) {
+                self.factor = factor
+                break
+            }
+            guard damp < 1 else { throw GPTQError.choleskyFailed(tensor: name, lastDamp: damp) }
+            damp = min(1, damp * 2)
+        }
+        self.columns = n
+        self.dead = dead
+        self.permutation = permutation
+        self.dampPercent = damp
+        self.requestedDamp = dampPercent
+    }
+
+    /// U with UᵀU = (H + λI)⁻¹, or nil when a factorization fails. LAPACK is column-major: a
+    /// row-major upper triangle is its lower triangle, so every call uses uplo = "L".
+    static func inverseFactor(_ h: [Double], n: Int, lambda: Double) -> [Float]? {
+        var a = h
+        for i in 0 ..< n { a[i * n + i] += lambda }
+        var size = Int32(n), lda = Int32(n), info: Int32 = 0
+        var lower = CChar(UInt8(ascii: "L"))
+        a.withUnsafeMutableBufferPointer { buffer in
+            guard let base = buffer.baseAddress else { info = -1; return }
+            dpotrf_(&lower, &size, base, &lda, &info)          // H = L·Lᵀ
+            guard info == 0 else { return }
+            dpotri_(&lower, &size, base, &lda, &info)          // H⁻¹ (same triangle)
+            guard info == 0 else { return }
+            dpotrf_(&lower, &size, base, &lda, &info)          // H⁻¹ = L'·L'ᵀ; row-major: Uᵀ·U
+        }
+        guard info == 0 else { return nil }
+        var factor = [Float](repeating: 0, count: n * n)
+        for i in 0 ..< n {
+            for j in i ..< n {
+                let v = a[i * n + j]
+                guard v.isFinite else { return nil }
+                factor[i * n + j] = Float(v)
+            }
+            guard a[i * n + i] > 0 else { return nil }
+        }
+        return factor
+    }
+}

@@ -1,0 +1,54 @@
+import ArgumentParser
+import QuantaKit
+
+/// `--sym` (default) or `--asym`.
+enum GPTQSymmetry: String, EnumerableFlag {
+    case sym, asym
+
+    static func help(for value: GPTQSymmetry) -> ArgumentHelp? {
+        switch value {
+        case .sym: return "GPTQ/RTN: symmetric grid, zero point fixed at 2^(bits−1) (default)."
+        case .asym: return "GPTQ/RTN: asymmetric grid with a per-group zero point."
+        }
+    }
+}
+
+/// The flags of `quanta quantize --method gptq|rtn` (calibration flags included; a calibrated
+/// method added later can read `calib…`/`seed` from here instead of declaring them again).
+struct GPTQFlags: ParsableArguments {
+    @Option(name: .long, help: "GPTQ/RTN: bits per weight, 2, 3, 4 or 8.") var bits: Int = 4
+    @Option(name: .customLong("group-size"), help: "GPTQ/RTN: input columns per scale/zero group, or -1 for one group per row (a last group may be shorter).")
+    var groupSize: Int = 128
+    @Flag(name: .customLong("act-order"), help: "GPTQ: quantize columns by decreasing Hessian diagonal (desc_act).") var actOrder = false
+    @Flag(name: .customLong("static-groups"), help: "GPTQ: fix every group's grid before the sweep (static_groups; keeps groups contiguous with --act-order).")
+    var staticGroups = false
+    @Flag var symmetry: GPTQSymmetry = .sym
+    @Option(name: .long, help: "GPTQ: Hessian dampening, a fraction of its mean diagonal (raised automatically when a Cholesky fails).")
+    var damp: Double = 0.01
+    @Option(name: .customLong("calib"), help: "Calibration text (UTF-8), tokenized with the model's tokenizer.")
+    var calib: String = CalibrationOptions.defaultTextPath
+    @Option(name: .customLong("calib-samples"), help: "Calibration windows.") var calibSamples: Int = 128
+    @Option(name: .customLong("calib-seqlen"), help: "Tokens per calibration window.") var calibSeqlen: Int = 512
+    @Option(name: .long, help: "Seed of the calibration window positions.") var seed: UInt64 = 0
+
+    func options(method: GPTQOptions.Method, maxShardSize: Int, force: Bool) throws -> GPTQOptions {
+        let calibration = CalibrationOptions(textPath: calib, samples: calibSamples, sequenceLength: calibSeqlen, seed: seed)
+        let options = GPTQOptions(method: method, bits: bits, groupSize: groupSize, sym: symmetry == .sym, actOrder: actOrder,
+                                  staticGroups: staticGroups, dampPercent: damp, calibration: calibration,
+                                  maxShardSize: maxShardSize, force: force)
+        do { try options.validate() } catch { throw ValidationError("\(error)") }
+        return options
+    }
+}
+
+/// What `quanta quantize` runs for `--method gptq` and `--method rtn`.
+enum GPTQCommand {
+    static func method(_ name: String) -> GPTQOptions.Method? { GPTQOptions.Method(rawValue: name) }
+
+    static func run(method: GPTQOptions.Method, flags: GPTQFlags, input: String, output: String, maxShardSize: Int,
+                    force: Bool, json: Bool) throws {
+        let options = try flags.options(method: method, maxShardSize: maxShardSize, force: force)
+        let summary = try GPTQQuantizer.quantize(input: input, output: output, options: options)
+        print(json ? summary.json() : summary.text())
+    }
+}
