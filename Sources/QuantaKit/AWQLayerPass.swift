@@ -90,7 +90,7 @@ final class AWQLayerPass {
 
     /// Quantizes decoder layer `layer` in place in the runner's weights; returns its quantized linears
     /// keyed by module name and the chosen grid ratio per group.
-    func run(layer: Int) throws -> (linears: [String: AWQQuantizedWeight], ratios: [String: Float]) {
+    func run(layer: Int) throws -> (linears: [String: AWQQuantizedWeight], searches: [String: AWQGroupSearch]) {
         var clock = DispatchTime.now().uptimeNanoseconds
         func lap(_ keyPath: WritableKeyPath<AWQTimings, Double>) {
             let now = DispatchTime.now().uptimeNanoseconds
@@ -112,34 +112,34 @@ final class AWQLayerPass {
         func mean(_ group: LinearGroup) -> [Float] { stats[group]!.absoluteSums.map { Float($0 / totalTokens) } }
 
         // Scale searches, each against the float layer (AutoAWQ searches every group before applying any).
-        var ratios: [String: Float] = [:]
-        let (qkvScales, qkvRatio) = searchAttentionScales(layer: layer, weights: qkv.pointer, rows: qkvRows, activationMean: mean(.qkv))
-        ratios["qkv"] = qkvRatio
+        var searches: [String: AWQGroupSearch] = [:]
+        let (qkvScales, qkvSearch) = searchAttentionScales(layer: layer, weights: qkv.pointer, rows: qkvRows, activationMean: mean(.qkv))
+        searches["qkv"] = qkvSearch
         var outputScales: [Float]?
         if scalesOutput, let inputs = outputInputs {
             let (s, r) = searchLinearScales(weights: output.pointer, rows: d, columns: attentionWidth, inputs: inputs.pointer,
                                             activationMean: mean(.output))
             outputScales = s
-            ratios["o"] = r
+            searches["o"] = r
         }
-        let (gateUpScales, gateUpRatio) = searchMLPScales(gateUp: gate.pointer, down: down.pointer, activationMean: mean(.gateUp))
-        ratios["gate_up"] = gateUpRatio
-        let (downScales, downRatio) = searchLinearScales(weights: down.pointer, rows: d, columns: f, inputs: downInputs.pointer,
-                                                         activationMean: mean(.down))
-        ratios["down"] = downRatio
+        let (gateUpScales, gateUpSearch) = searchMLPScales(gateUp: gate.pointer, down: down.pointer, activationMean: mean(.gateUp))
+        searches["gate_up"] = gateUpSearch
+        let (downScales, downSearch) = searchLinearScales(weights: down.pointer, rows: d, columns: f, inputs: downInputs.pointer,
+                                                          activationMean: mean(.down))
+        searches["down"] = downSearch
         lap(\.scaleSearch)
 
         // Fold: previous op's output /= s, the group's input columns *= s (AutoAWQ apply_scale).
-        if let norm = weights.normWeight(layer: layer, group: .qkv) { divide(norm, by: qkvScales) }
-        multiplyColumns(qkv.pointer, rows: qkvRows, by: qkvScales)
-        if let norm = weights.normWeight(layer: layer, group: .gateUp) { divide(norm, by: gateUpScales) }
-        multiplyColumns(gate.pointer, rows: 2 * f, by: gateUpScales)
-        divideRows(up.pointer, columns: d, by: downScales)
-        multiplyColumns(down.pointer, rows: d, by: downScales)
+        if let norm = weights.normWeight(layer: layer, group: .qkv) {
+            AWQScaleFolding.foldIntoNorm(norm, linears: [(qkv.pointer, qkvRows)], scales: qkvScales)
+        }
+        if let norm = weights.normWeight(layer: layer, group: .gateUp) {
+            AWQScaleFolding.foldIntoNorm(norm, linears: [(gate.pointer, 2 * f)], scales: gateUpScales)
+        }
+        AWQScaleFolding.foldIntoLinear(previous: up.pointer, previousColumns: d, next: down.pointer, nextRows: d, scales: downScales)
         if let s = outputScales {
-            divideRows(value.pointer, columns: d, by: s)
-            if let bias = value.bias { divide(bias, by: s) }
-            multiplyColumns(output.pointer, rows: d, by: s)
+            AWQScaleFolding.foldIntoLinear(previous: value.pointer, previousColumns: d, previousBias: value.bias,
+                                           next: output.pointer, nextRows: d, scales: s)
         }
         // The clip samples were taken before scaling: divide them as the reference divides input_feat.
         scaleSamples(stats[.qkv]!, by: qkvScales)
@@ -183,7 +183,7 @@ final class AWQLayerPass {
             }
             lap(\.capture)
         }
-        return (linears, ratios)
+        return (linears, searches)
     }
 
     // MARK: capture
@@ -246,19 +246,21 @@ final class AWQLayerPass {
     }
 
     /// Generic grid loop: `loss(scales)` for every ratio; the best (strictly smallest) wins.
-    func gridSearch(_ scalesFor: (Int) -> [Float], loss: ([Float]) -> Double) -> ([Float], Float) {
+    func gridSearch(_ scalesFor: (Int) -> [Float], loss: ([Float]) -> Double) -> ([Float], AWQGroupSearch) {
         var best: (loss: Double, scales: [Float], ratio: Float) = (.infinity, [], 0)
+        var roundToNearest = Double.nan
         for k in 0 ..< options.grid {
             let s = scalesFor(k)
             let l = loss(s)
+            if k == 0 { roundToNearest = l }
             if l < best.loss { best = (l, s, Float(k) / Float(options.grid)) }
         }
-        if best.scales.isEmpty { best.scales = scalesFor(0) }   // every loss NaN: α = 0 (plain RTN)
-        return (best.scales, best.ratio)
+        if best.scales.isEmpty { best = (roundToNearest, scalesFor(0), 0) }   // every loss NaN: α = 0 (plain RTN)
+        return (best.scales, AWQGroupSearch(ratio: best.ratio, loss: best.loss, roundToNearestLoss: roundToNearest))
     }
 
     /// q/k/v: loss over the attention block's output (residual after attention) on the search windows.
-    func searchAttentionScales(layer: Int, weights: UnsafeMutablePointer<Float>, rows: Int, activationMean: [Float]) -> ([Float], Float) {
+    func searchAttentionScales(layer: Int, weights: UnsafeMutablePointer<Float>, rows: Int, activationMean: [Float]) -> ([Float], AWQGroupSearch) {
         let original = FloatBuffer(count: rows * d)
         original.pointer.update(from: weights, count: rows * d)
         defer { weights.update(from: original.pointer, count: rows * d) }
@@ -277,7 +279,7 @@ final class AWQLayerPass {
     }
 
     /// gate/up: loss over the MLP's output (down(silu(x·Wgᵀ) ⊙ x·Wuᵀ)), with down in float.
-    func searchMLPScales(gateUp: UnsafeMutablePointer<Float>, down: UnsafeMutablePointer<Float>, activationMean: [Float]) -> ([Float], Float) {
+    func searchMLPScales(gateUp: UnsafeMutablePointer<Float>, down: UnsafeMutablePointer<Float>, activationMean: [Float]) -> ([Float], AWQGroupSearch) {
         let rows = tokenSampleCount
         let candidate = FloatBuffer(count: 2 * f * d)
         let reference = FloatBuffer(count: rows * d)
@@ -293,7 +295,7 @@ final class AWQLayerPass {
 
     /// down (and o): loss over the linear's own output.
     func searchLinearScales(weights: UnsafeMutablePointer<Float>, rows outputs: Int, columns: Int, inputs: UnsafePointer<Float>,
-                            activationMean: [Float]) -> ([Float], Float) {
+                            activationMean: [Float]) -> ([Float], AWQGroupSearch) {
         let rows = tokenSampleCount
         let candidate = FloatBuffer(count: outputs * columns)
         let reference = FloatBuffer(count: rows * outputs)
@@ -304,19 +306,6 @@ final class AWQLayerPass {
             Gemm.multiplyTransposed(inputs, rows: rows, inner: columns, candidate.pointer, columns: outputs, into: result.pointer)
             return AWQScaleSearch.squaredError(result.pointer, reference.pointer, count: rows * outputs)
         }
-    }
-
-    // MARK: folding
-
-    func divide(_ vector: UnsafeMutablePointer<Float>, by s: [Float]) { for i in s.indices { vector[i] /= s[i] } }
-
-    func multiplyColumns(_ matrix: UnsafeMutablePointer<Float>, rows: Int, by s: [Float]) {
-        let columns = s.count
-        for r in 0 ..< rows { for c in 0 ..< columns { matrix[r * columns + c] *= s[c] } }
-    }
-
-    func divideRows(_ matrix: UnsafeMutablePointer<Float>, columns: Int, by s: [Float]) {
-        for r in s.indices { for c in 0 ..< columns { matrix[r * columns + c] /= s[r] } }
     }
 
     func scaleSamples(_ stats: GroupStatistics, by s: [Float]) {

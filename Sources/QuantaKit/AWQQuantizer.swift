@@ -54,14 +54,23 @@ public struct AWQTimings: Sendable {
     public var load = 0.0, capture = 0.0, scaleSearch = 0.0, fold = 0.0, clipSearch = 0.0, quantize = 0.0, write = 0.0
 }
 
+/// One group's scale search: the chosen α and the block-output squared error (summed over the
+/// scored tokens) with it and with α = 0, which is plain round-to-nearest before clipping.
+public struct AWQGroupSearch: Sendable {
+    public var ratio: Float
+    public var loss: Double
+    public var roundToNearestLoss: Double
+}
+
 /// The quantized graph and, for checks, every quantized linear as the pass produced it.
 public struct AWQResult: Sendable {
     public var graph: ModelGraph
     public var groupSize: Int
     /// Keyed by the HF weight name (`model.layers.3.mlp.down_proj.weight`).
     public var linears: [String: AWQQuantizedWeight]
-    /// Chosen α per layer and group ("qkv", "o", "gate_up", "down").
-    public var ratios: [[String: Float]]
+    /// The scale search per layer and group ("qkv", "o", "gate_up", "down").
+    public var searches: [[String: AWQGroupSearch]]
+    public var ratios: [[String: Float]] { searches.map { $0.mapValues(\.ratio) } }
     public var timings: AWQTimings
     public var windows: Int
     public var searchWindows: Int
@@ -74,7 +83,8 @@ public struct AWQSummary: Sendable {
     public var groupSize: Int
     public var bitsPerWeight: Double
     public var quantizedWeights: Int
-    public var ratios: [[String: Float]]
+    public var searches: [[String: AWQGroupSearch]]
+    public var ratios: [[String: Float]] { searches.map { $0.mapValues(\.ratio) } }
     public var timings: AWQTimings
     public var seconds: Double
     public var windows: Int
@@ -88,6 +98,12 @@ public struct AWQSummary: Sendable {
         lines.append(String(format: "time: load %.1f s, capture %.1f s, scale search %.1f s, fold %.1f s, clip search %.1f s, quantize %.1f s, write %.1f s",
                             t.load, t.capture, t.scaleSearch, t.fold, t.clipSearch, t.quantize, t.write))
         let keys = ["qkv", "o", "gate_up", "down"]
+        let gains = keys.compactMap { key -> String? in
+            let chosen = searches.compactMap { $0[key]?.loss }.reduce(0, +)
+            let plain = searches.compactMap { $0[key]?.roundToNearestLoss }.reduce(0, +)
+            return plain > 0 ? String(format: "%@ %.1f%%", key, 100 * chosen / plain) : nil
+        }
+        lines.append("scaled block-output error as a share of round-to-nearest's (before clipping): " + gains.joined(separator: ", "))
         let perLayer = ratios.enumerated().map { layer, r in
             "\(layer):" + keys.compactMap { k in r[k].map { String(format: "%@=%.2f", k, $0) } }.joined(separator: ",")
         }
@@ -107,6 +123,12 @@ public struct AWQSummary: Sendable {
                 ("fold", .double(t.fold)), ("clip_search", .double(t.clipSearch)), ("quantize", .double(t.quantize)),
                 ("write", .double(t.write)),
             ]))),
+            ("searches", .array(searches.map { layer in
+                .object(JSONObject(layer.sorted { $0.key < $1.key }.map { key, search in
+                    (key, .object(JSONObject([("ratio", .double(Double(search.ratio))), ("loss", .double(search.loss)),
+                                              ("rtn_loss", .double(search.roundToNearestLoss))])))
+                }))
+            })),
             ("ratios", .array(ratios.map { r in .object(JSONObject(r.sorted { $0.key < $1.key }.map { ($0.key, .double(Double($0.value))) })) })),
         ])))
     }
@@ -141,7 +163,7 @@ public enum AWQQuantizer {
         // Per weight: a 4-bit code; per group: an f16 scale and a 4-bit zero point.
         let bits = Double(weights * 4 + groups * (16 + 4)) / Double(max(weights, 1))
         return AWQSummary(output: output, groupSize: result.groupSize, bitsPerWeight: bits, quantizedWeights: weights,
-                          ratios: result.ratios, timings: result.timings, seconds: Double(end - start) / 1e9,
+                          searches: result.searches, timings: result.timings, seconds: Double(end - start) / 1e9,
                           windows: result.windows, searchWindows: result.searchWindows, searchTokens: result.searchTokens)
     }
 
@@ -178,11 +200,11 @@ public enum AWQQuantizer {
 
         let progress = ProgressReporter(label: "AWQ", total: Int64(h.layerCount), unit: " layers")
         var linears: [String: AWQQuantizedWeight] = [:]
-        var ratios: [[String: Float]] = []
+        var searches: [[String: AWQGroupSearch]] = []
         for layer in 0 ..< h.layerCount {
             let (quantized, chosen) = try pass.run(layer: layer)
             for (module, q) in quantized { linears["model.layers.\(layer).\(module).weight"] = q }
-            ratios.append(chosen)
+            searches.append(chosen)
             progress.advance(by: 1)
         }
         progress.finish()
@@ -197,7 +219,7 @@ public enum AWQQuantizer {
         HuggingFaceDirectory.updateConfig(&graph) { config in
             config["quantization_config"] = .object(AWQLayout.quantizationConfig(bits: 4, groupSize: groupSize))
         }
-        return AWQResult(graph: graph, groupSize: groupSize, linears: linears, ratios: ratios, timings: timings,
+        return AWQResult(graph: graph, groupSize: groupSize, linears: linears, searches: searches, timings: timings,
                          windows: set.windows.count, searchWindows: pass.searchCount, searchTokens: pass.tokenSampleCount)
     }
 
