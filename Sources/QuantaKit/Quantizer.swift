@@ -13,6 +13,8 @@ public struct QuantizeOptions: Sendable {
         case nf4, fp4, int8
         /// GPTQ (calibrated) and round-to-nearest in the GPTQ layout: `GPTQQuantizer` (GPTQQuantizer.swift).
         case gptq, rtn
+        /// AWQ (calibrated, activation-aware scaling) in AutoAWQ's GEMM layout: `AWQQuantizer` (AWQQuantizer.swift).
+        case awq
     }
 
     public var method: Method
@@ -44,7 +46,7 @@ public struct QuantizeOptions: Sendable {
         case .nf4, .fp4, .int8:
             return BitsAndBytesOptions(method: BitsAndBytesOptions.Method(rawValue: method.rawValue) ?? .nf4, blockSize: blockSize,
                                        doubleQuant: doubleQuant, computeDType: computeDType, skip: skip, int8Threshold: int8Threshold)
-        case .gptq, .rtn:
+        case .gptq, .rtn, .awq:
             return nil
         }
     }

@@ -15,6 +15,8 @@ struct Quantize: ParsableCommand {
         GPTQ (calibrated) and rtn (round to nearest), both in the GPTQ checkpoint layout:
           quanta quantize --method gptq --bits 4 --group-size 64 --act-order model.gguf out-gptq/
           quanta quantize --method rtn --bits 4 --group-size 64 model.gguf out-rtn/
+        AWQ (calibrated, activation-aware), in AutoAWQ's GEMM layout:
+          quanta quantize --method awq --bits 4 --group-size auto model.gguf out-awq/
         """)
 
     @Option(name: .long, help: "Quantization method.") var method: QuantizeOptions.Method
@@ -30,6 +32,7 @@ struct Quantize: ParsableCommand {
     @Argument(help: "The model: a GGUF file, a safetensors file or a Hugging Face directory.") var input: String
     @Argument(help: "Output Hugging Face directory.") var outputPath: String
     @OptionGroup(title: "GPTQ / RTN") var gptq: GPTQFlags
+    @OptionGroup(title: "AWQ") var awq: AWQFlags
     @OptionGroup var output: OutputOptions
 
     static let computeDTypes = ["f32": "float32", "float32": "float32", "bf16": "bfloat16", "bfloat16": "bfloat16",
@@ -46,6 +49,9 @@ struct Quantize: ParsableCommand {
 
     func run() throws {
         output.apply()
+        if method == .awq {
+            return try AWQCommand.run(flags: gptq, awq: awq, input: input, output: outputPath, force: force, json: output.json)
+        }
         if let gptqMethod = GPTQCommand.method(method.rawValue) {
             return try GPTQCommand.run(method: gptqMethod, flags: gptq, input: input, output: outputPath,
                                        maxShardSize: maxShardSize.bytes, force: force, json: output.json)

@@ -17,8 +17,8 @@ enum GPTQSymmetry: String, EnumerableFlag {
 /// method added later can read `calib…`/`seed` from here instead of declaring them again).
 struct GPTQFlags: ParsableArguments {
     @Option(name: .long, help: "GPTQ/RTN: bits per weight, 2, 3, 4 or 8.") var bits: Int = 4
-    @Option(name: .customLong("group-size"), help: "GPTQ/RTN: input columns per scale/zero group, or -1 for one group per row (a last group may be shorter).")
-    var groupSize: Int = 128
+    @Option(name: .customLong("group-size"), help: "GPTQ/RTN: input columns per scale/zero group, or -1 for one group per row (a last group may be shorter). AWQ: a divisor of every linear's input width, or auto.")
+    var groupSize: GroupSizeArgument = GroupSizeArgument(128)
     @Flag(name: .customLong("act-order"), help: "GPTQ: quantize columns by decreasing Hessian diagonal (desc_act).") var actOrder = false
     @Flag(name: .customLong("static-groups"), help: "GPTQ: fix every group's grid before the sweep (static_groups; keeps groups contiguous with --act-order).")
     var staticGroups = false
@@ -33,6 +33,7 @@ struct GPTQFlags: ParsableArguments {
 
     func options(method: GPTQOptions.Method, maxShardSize: Int, force: Bool) throws -> GPTQOptions {
         let calibration = CalibrationOptions(textPath: calib, samples: calibSamples, sequenceLength: calibSeqlen, seed: seed)
+        guard let groupSize = groupSize.value else { throw ValidationError("--group-size auto is for --method awq; GPTQ/RTN take a number or -1") }
         let options = GPTQOptions(method: method, bits: bits, groupSize: groupSize, sym: symmetry == .sym, actOrder: actOrder,
                                   staticGroups: staticGroups, dampPercent: damp, calibration: calibration,
                                   maxShardSize: maxShardSize, force: force)
