@@ -72,7 +72,7 @@ quanta_time() {  # DIR DQ → "pass_seconds wall_seconds"
     local flags=(--method nf4); [ "$2" = 1 ] && flags+=(--double-quant)
     rm -rf "$OUT/quanta-$(basename "$1")-$2"
     "$QUANTA" quantize --json --quiet "${flags[@]}" "$1" "$OUT/quanta-$(basename "$1")-$2" |
-        "$PYTHON" -c 'import json, sys; d = json.load(sys.stdin); print(f"{d[\"pass_seconds\"]:.4f} {d[\"seconds\"]:.4f}")'
+        "$PYTHON" -c 'import json, sys; d = json.load(sys.stdin); print("%.4f %.4f" % (d["pass_seconds"], d["seconds"]))'
 }
 
 same_bytes() {  # DIR DQ → "yes"/"NO": quanta's packed weights and absmax equal bitsandbytes'
