@@ -147,4 +147,18 @@ struct BitsAndBytesQuantizerTests {
         let worst = zip(result, out).map { abs($0 - $1) }.max() ?? .infinity
         #expect(worst < 1e-5, "max |Δ| \(worst)")
     }
+
+    @Test("4-bit weights reach the engine rounded to bnb_4bit_compute_dtype")
+    func computeDTypeRounding() throws {
+        let values = (0 ..< 256).map { Float($0) * 0.01 - 1.3 }
+        let q = try values.withUnsafeBufferPointer {
+            try BitsAndBytesEncoder.fourBit($0, shape: [4, 64], kind: .nf4, blockSize: 64, doubleQuant: false, dtype: .f32,
+                                            computeDType: "bfloat16")
+        }
+        let tensor = GraphTensor(name: "model.layers.0.mlp.up_proj.weight", value: .quantized(q))
+        let plain = try Dequantizer.floats(tensor)
+        let engine = try LlamaInt8Linears.engineFloats(tensor)
+        #expect(engine == plain.map { FloatBits.bf16ToFloat(FloatBits.floatToBF16($0)) })
+        #expect(engine != plain)
+    }
 }
