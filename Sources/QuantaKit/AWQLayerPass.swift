@@ -59,7 +59,7 @@ final class AWQLayerPass {
         let search = max(1, min(options.searchWindows, windows.count))
         searchCount = search
         let total = windows.count * t
-        let step = max(1, total / max(1, options.searchTokens))
+        let step = Self.stride(total / max(1, options.searchTokens), windowLength: t)
         tokenSampleStep = step
         let rows = (total + step - 1) / step
         tokenSampleCount = rows
@@ -195,8 +195,8 @@ final class AWQLayerPass {
         ]
         let t = tokensPerWindow
         let totalTokens = windows.count * t
-        // AutoAWQ: input_feat[:, ::max(1, n_tokens // 512)].
-        let step = max(1, totalTokens / AWQClipSearch.defaultSampleTokens)
+        // AutoAWQ: input_feat[:, ::max(1, n_tokens // 512)], made coprime to the window length.
+        let step = Self.stride(totalTokens / AWQClipSearch.defaultSampleTokens, windowLength: t)
         for (index, window) in windows.enumerated() {
             let isSearch = index < searchCount
             if isSearch { searchInputs[index].pointer.update(from: states[index].pointer, count: t * d) }
@@ -235,6 +235,19 @@ final class AWQLayerPass {
         }
         return stats
     }
+
+    /// A token stride of about `wanted` that is coprime to the window length. With windows of 512 and
+    /// a power-of-two stride every sample would sit at the same few positions of each window — above all
+    /// position 0, whose activations are the attention sink's outliers (a stride of 128 over 128 windows
+    /// makes a quarter of the samples first tokens). A coprime stride walks every position evenly.
+    /// (AutoAWQ's blocks come from a concatenated stream, so its stride rarely lines up with them.)
+    static func stride(_ wanted: Int, windowLength: Int) -> Int {
+        var step = max(1, wanted)
+        while step > 1 && gcd(step, windowLength) != 1 { step += 1 }
+        return step
+    }
+
+    static func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? a : gcd(b, a % b) }
 
     // MARK: scale searches
 
