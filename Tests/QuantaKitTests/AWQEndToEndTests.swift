@@ -108,6 +108,17 @@ struct AWQEndToEndTests {
         #expect(rtn.linears["model.layers.1.mlp.down_proj.weight"] == expected)
     }
 
+    @Test("token samples stride coprime to the window length, so they walk every position instead of the first token's")
+    func coprimeStride() {
+        #expect(AWQLayerPass.stride(128, windowLength: 512) == 129)
+        #expect(AWQLayerPass.stride(16, windowLength: 512) == 17)
+        #expect(AWQLayerPass.stride(7, windowLength: 512) == 7)
+        #expect(AWQLayerPass.stride(0, windowLength: 512) == 1)
+        #expect(AWQLayerPass.stride(6, windowLength: 30) == 7)
+        let positions = Set(stride(from: 0, to: 128 * 512, by: AWQLayerPass.stride(128, windowLength: 512)).map { $0 % 512 })
+        #expect(positions.count > 500)
+    }
+
     @Test("group size 64 is refused for tiny-llama's 160-wide down_proj with a suggestion; bits other than 4 are refused")
     func refusals() throws {
         do {
