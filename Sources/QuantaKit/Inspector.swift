@@ -1,5 +1,6 @@
 import Foundation
 import QuantaCore
+import QuantaFormats
 import QuantaGraph
 
 /// `quanta inspect`: what a model path holds.
@@ -16,6 +17,8 @@ public struct InspectReport: Sendable {
     public var totalBytes: Int
     public var types: [TypeCount]
     public var metadata: [(key: String, value: String)]
+    /// Typed metadata for `--json` (GGUF key/values as numbers, strings, arrays).
+    public var metadataJSON: JSONObject
     public var tensors: [TensorRow]
 
     public func text(listTensors: Bool) -> String {
@@ -56,7 +59,7 @@ public struct InspectReport: Sendable {
             ("tensor_count", .int(Int64(tensorCount))), ("parameter_count", .int(Int64(parameterCount))),
             ("bytes", .int(Int64(totalBytes))),
             ("types", .array(types.map { .object(JSONObject([("type", .string($0.type)), ("tensors", .int(Int64($0.tensors))), ("bytes", .int(Int64($0.bytes)))])) })),
-            ("metadata", .object(JSONObject(metadata.map { ($0.key, JSONValue.string($0.value)) }))),
+            ("metadata", .object(metadataJSON)),
         ])
         object["tensors"] = .array(tensors.map {
             .object(JSONObject([("name", .string($0.name)), ("type", .string($0.type)),
@@ -86,7 +89,17 @@ public enum Inspector {
             parameterCount: graph.tensors.reduce(0) { $0 + $1.elementCount },
             totalBytes: rows.reduce(0) { $0 + $1.bytes },
             types: order.map { .init(type: $0, tensors: counts[$0]?.0 ?? 0, bytes: counts[$0]?.1 ?? 0) },
-            metadata: graph.metadata, tensors: rows)
+            metadata: metadataText(graph), metadataJSON: metadataJSON(graph), tensors: rows)
+    }
+
+    static func metadataText(_ graph: ModelGraph) -> [(key: String, value: String)] {
+        guard let gguf = graph.ggufMetadata else { return graph.metadata }
+        return gguf.map { ($0.key, GGUFValueJSON.text($0.value)) }
+    }
+
+    static func metadataJSON(_ graph: ModelGraph) -> JSONObject {
+        guard let gguf = graph.ggufMetadata else { return JSONObject(graph.metadata.map { ($0.key, JSONValue.string($0.value)) }) }
+        return JSONObject(gguf.map { ($0.key, GGUFValueJSON.json($0.value)) })
     }
 }
 

@@ -133,13 +133,14 @@ import Testing
         var reported: [String: Int] = [:]
         for t in types { reported[t["type"] as? String ?? "?"] = t["tensors"] as? Int }
         #expect(reported == byType)
-        // Metadata: every key of the file except the tokenizer's (shown with its GGUF type today,
-        // e.g. `"llama" (STRING)`, hence `contains`).
+        // Metadata: every key of the file, as typed JSON values; long arrays summarized.
         let metadata = try #require(json["metadata"] as? [String: Any])
         let keys = try #require(summary["keys"] as? [String])
-        #expect(Set(metadata.keys) == Set(keys.filter { !$0.hasPrefix("tokenizer.ggml.") }))
-        #expect((metadata["general.architecture"] as? String)?.contains("llama") == true)
-        #expect((metadata["llama.block_count"] as? String)?.contains("30") == true)
+        #expect(Set(metadata.keys) == Set(keys))
+        #expect(metadata["general.architecture"] as? String == "llama")
+        #expect(metadata["llama.block_count"] as? Int == 30)
+        let tokens = try #require(metadata["tokenizer.ggml.tokens"] as? [String: Any])
+        #expect(tokens["count"] as? Int == 49152 && tokens["array_of"] as? String == "STRING")
     }
 
     @Test func textReportOfTheRealGGUFModel() throws {

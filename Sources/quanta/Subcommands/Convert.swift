@@ -26,8 +26,8 @@ struct Convert: ParsableCommand {
     @Option(name: .long, help: "GGUF tensor type for ≥2-D weights: auto (keep), f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1.")
     var outtype: GGUFOutType = .auto
 
-    @Option(name: .long, help: "Largest safetensors shard (e.g. 5GB, 500MB, 2GiB).")
-    var maxShardSize: ByteSize = ByteSize(argument: "5GB")!
+    @Option(name: .long, help: "Largest weights shard of a directory output (e.g. 5GB, 500MB, 2GiB; default 5GB).")
+    var maxShardSize: ByteSize?
 
     @Flag(name: .long, help: "Overwrite an existing output.")
     var force = false
@@ -42,12 +42,16 @@ struct Convert: ParsableCommand {
 
     func validate() throws {
         if outtype != .auto && to != .gguf { throw ValidationError("--outtype applies to --to gguf only") }
+        let singleFile = [".safetensors", ".bin", ".pt", ".gguf"].contains { outputPath.hasSuffix($0) }
+        if maxShardSize != nil && (to == .gguf || singleFile) {
+            throw ValidationError("--max-shard-size applies to a directory output; \(outputPath) is a single file")
+        }
     }
 
     func run() throws {
         output.apply()
         let options = ConvertOptions(from: from, to: to, dtype: dtype?.dtype,
-                                     maxShardSize: maxShardSize.bytes, force: force, outType: outtype)
+                                     maxShardSize: maxShardSize?.bytes ?? 5_000_000_000, force: force, outType: outtype)
         let summary = try Converter.convert(input: input, output: outputPath, options: options)
         print(output.json ? summary.json() : summary.text())
     }
