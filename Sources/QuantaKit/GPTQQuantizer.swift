@@ -32,9 +32,11 @@ public struct GPTQOptions: Sendable {
 extension GPTQOptions {
     /// The options from plain values (what the CLI parses).
     public init(method: Method, bits: Int, groupSize: Int, sym: Bool, actOrder: Bool, staticGroups: Bool, dampPercent: Double,
+                groupAwareOrder: Bool = false, mseNorm: Double = 0,
                 calibration: CalibrationOptions, maxShardSize: Int = 5_000_000_000, force: Bool = false) {
         self.init(method: method, configuration: GPTQConfiguration(bits: bits, groupSize: groupSize, sym: sym, actOrder: actOrder,
-                                                                   staticGroups: staticGroups, dampPercent: dampPercent),
+                                                                   staticGroups: staticGroups, dampPercent: dampPercent,
+                                                                   groupAwareOrder: groupAwareOrder, mseNorm: mseNorm),
                   calibration: calibration, maxShardSize: maxShardSize, force: force)
     }
 
@@ -45,8 +47,8 @@ extension GPTQOptions {
         if c.staticGroups && c.groupSize == -1 {
             throw KitError.invalidOption("--static-groups needs groups (a --group-size other than -1)")
         }
-        if method == .rtn && (c.actOrder || c.staticGroups) {
-            throw KitError.invalidOption("--act-order and --static-groups need calibration; they do not apply to --method rtn")
+        if method == .rtn && (c.actOrder || c.staticGroups || c.groupAwareOrder) {
+            throw KitError.invalidOption("--act-order, --act-group-aware and --static-groups need calibration; they do not apply to --method rtn")
         }
     }
 }
@@ -82,9 +84,10 @@ public struct GPTQSummary: Sendable {
 
     public func text() -> String {
         let c = configuration
-        var lines = [String(format: "wrote %@: %@ %d-bit, group size %d%@%@, %@ (%.3f bits per weight over %d tensors, %d weights)",
-                            output, method.rawValue.uppercased(), c.bits, c.groupSize, c.actOrder ? ", act-order" : "",
-                            c.staticGroups ? ", static groups" : "", c.sym ? "sym" : "asym", bitsPerWeight, quantizedTensors, quantizedWeights)]
+        let order = c.actOrder ? ", act-order" : (c.groupAwareOrder && method == .gptq ? ", group-aware order" : "")
+        var lines = [String(format: "wrote %@: %@ %d-bit, group size %d%@%@%@, %@ (%.3f bits per weight over %d tensors, %d weights)",
+                            output, method.rawValue.uppercased(), c.bits, c.groupSize, order,
+                            c.staticGroups ? ", static groups" : "", c.mseNorm > 0 ? String(format: ", mse %g", c.mseNorm) : "", c.sym ? "sym" : "asym", bitsPerWeight, quantizedTensors, quantizedWeights)]
         if method == .gptq {
             let t = timings
             lines.append(String(format: "%d calibration windows; time %.1f s: forward %.1f s, Hessians %.1f s, factorizations %.1f s, solves %.1f s; total with load and write %.1f s",
@@ -104,7 +107,8 @@ public struct GPTQSummary: Sendable {
         return JSONWriter.pretty(.object(JSONObject([
             ("output", .string(output)), ("method", .string(method.rawValue)), ("bits", .int(Int64(c.bits))),
             ("group_size", .int(Int64(c.groupSize))), ("act_order", .bool(c.actOrder)), ("static_groups", .bool(c.staticGroups)),
-            ("sym", .bool(c.sym)), ("damp_percent", .double(c.dampPercent)), ("bits_per_weight", .double(bitsPerWeight)),
+            ("sym", .bool(c.sym)), ("damp_percent", .double(c.dampPercent)), ("act_group_aware", .bool(c.groupAwareOrder)),
+            ("mse", .double(c.mseNorm)), ("bits_per_weight", .double(bitsPerWeight)),
             ("quantized_tensors", .int(Int64(quantizedTensors))), ("quantized_weights", .int(Int64(quantizedWeights))),
             ("windows", .int(Int64(windows))), ("dead_columns", .int(Int64(deadColumns))),
             ("damp_raised", .object(JSONObject(dampRaised.map { ($0.name, .double($0.damp)) }))),
@@ -246,10 +250,13 @@ public enum GPTQQuantizer {
                                       ("seqlen", .int(Int64(options.calibration.sequenceLength))),
                                       ("seed", .int(Int64(truncatingIfNeeded: options.calibration.seed)))])
         }
+        var extra = JSONObject([])
+        if options.method == .gptq { extra["act_group_aware"] = .bool(c.ordering == .groupAware(groupSize: c.groupSize)) }
+        if c.mseNorm > 0 { extra["mse"] = .double(c.mseNorm) }
         let config = GPTQLayout.quantizationConfig(bits: c.bits, groupSize: c.groupSize, descAct: options.method == .gptq && c.actOrder,
                                                    sym: c.sym, dampPercent: c.dampPercent, staticGroups: c.staticGroups,
                                                    trueSequential: options.method == .gptq, method: options.method.rawValue,
-                                                   calibration: calibration)
+                                                   calibration: calibration, meta: extra)
         HuggingFaceDirectory.updateConfig(&graph) { $0["quantization_config"] = .object(config) }
         return graph
     }

@@ -236,6 +236,37 @@ struct GPTQSolverTests {
         #expect(fixed.linear.scales == rtn.linear.scales && fixed.linear.zeros == rtn.linear.zeros)
     }
 
+    @Test("group-aware order: groups by their largest diagonal, columns inside by decreasing diagonal, ragged tail last")
+    func groupAwarePermutation() {
+        let diagonal: [Double] = [1, 5, 2, 9, 3, 0.5, 4, 4, 7, 6]   // groups of 4: {1,5,2,9} {3,.5,4,4} tail {7,6}
+        let perm = GPTQColumnOrder.groupAware(groupSize: 4).permutation(diagonal: diagonal)
+        #expect(perm == [3, 1, 2, 0, 6, 7, 4, 5, 8, 9])
+        #expect(GPTQColumnOrder.decreasingDiagonal.permutation(diagonal: diagonal) == [3, 8, 9, 1, 6, 7, 4, 2, 0, 5])
+        #expect(GPTQColumnOrder.natural.permutation(diagonal: diagonal) == Array(0 ..< 10))
+    }
+
+    @Test("group-aware solve keeps natural groups (g_idx c / g) and stores each grid in its own group's slot")
+    func groupAwareSolve() throws {
+        let p = GPTQProblem(rows: 32, columns: 80, seed: 5)
+        let c = GPTQConfiguration(bits: 4, groupSize: 32, groupAwareOrder: true)
+        let (linear, values, _) = try Self.solve(p, c)
+        let inverse = try GPTQInverseHessian(hessian: p.hessian, columns: 80, order: c.ordering, dampPercent: 0.01)
+        #expect(inverse.permutation != Array(0 ..< 80))
+        #expect(linear.groupIndex == (0 ..< 80).map { Int32($0 / 32) })
+        #expect(linear.dequantized() == values)
+        // Every stored grid covers its own group's codes: decoding with the natural g_idx reproduces the sweep's values.
+        for r in 0 ..< 32 {
+            for col in 0 ..< 80 {
+                let g = col / 32
+                let grid = GPTQGrid(scale: linear.scales[g * 32 + r], zero: Int(linear.zeros[g * 32 + r]))
+                #expect(grid.value(Int(linear.codes[r * 80 + col])) == values[r * 80 + col])
+            }
+        }
+        #expect(p.proxyLoss(values) < p.proxyLoss(try p.weights.withUnsafeBufferPointer {
+            try GPTQSolver.roundToNearest(weights: $0.baseAddress!, rows: 32, columns: 80, configuration: GPTQConfiguration(bits: 4, groupSize: 32))
+        }.dequantized))
+    }
+
     @Test("act-order lowers the layer-output error on a Hessian with very uneven columns")
     func actOrderHelps() throws {
         let p = GPTQProblem(rows: 32, columns: 128, seed: 21)
@@ -344,6 +375,22 @@ struct GPTQGridTests {
         }
     }
 
+    @Test("the range search never does worse than min/max and only ever shrinks the range", arguments: [true, false])
+    func rangeSearch(sym: Bool) {
+        var g = SplitMixForTests(seed: 8)
+        var values = (0 ..< 64).map { _ in g.signedUnit() * 0.1 }
+        values[17] = 0.9   // one outlier
+        values.withUnsafeBufferPointer { b in
+            let plain = GPTQGrid.fit(b.baseAddress!, count: 64, maxq: 15, sym: sym)
+            for norm in [2.0, 2.4] {
+                let searched = GPTQGrid.search(b.baseAddress!, count: 64, maxq: 15, sym: sym, norm: norm)
+                #expect(searched.error(b.baseAddress!, count: 64, stride: 1, maxq: 15, norm: norm)
+                        <= plain.error(b.baseAddress!, count: 64, stride: 1, maxq: 15, norm: norm))
+                #expect(searched.scale <= plain.scale)
+            }
+        }
+    }
+
     @Test("codes round half to even (torch.round) and clamp to 0…maxq")
     func rounding() {
         let grid = GPTQGrid(scale: 1, zero: 8)
@@ -356,6 +403,9 @@ struct GPTQGridTests {
         #expect(throws: GPTQError.unsupportedBits(5)) { try GPTQConfiguration(bits: 5).validate() }
         #expect(throws: GPTQError.invalidGroupSize(0)) { try GPTQConfiguration(groupSize: 0).validate() }
         #expect(throws: GPTQError.invalidDamp(0)) { try GPTQConfiguration(dampPercent: 0).validate() }
+        #expect(throws: GPTQError.self) { try GPTQConfiguration(actOrder: true, groupAwareOrder: true).validate() }
+        #expect(throws: GPTQError.self) { try GPTQConfiguration(groupSize: -1, groupAwareOrder: true).validate() }
+        #expect(throws: GPTQError.self) { try GPTQConfiguration(mseNorm: 0.5).validate() }
         #expect(GPTQConfiguration(groupSize: 64).blockSize == 128 && GPTQConfiguration(groupSize: 48).blockSize == 96)
         #expect(GPTQConfiguration(groupSize: 256).blockSize == 256 && GPTQConfiguration(groupSize: -1).blockSize == 128)
     }

@@ -106,7 +106,7 @@ public final class GPTQRunner {
                receive: (Int, String, GPTQQuantizedLinear, GPTQSolveReport) throws -> Void) throws {
         var start = DispatchTime.now().uptimeNanoseconds
         let name = "model.layers.\(layer).\(group.modules[0]) (\(group.modules.count > 1 ? "group" : "linear"))"
-        let inverse = try GPTQInverseHessian(hessian: hessian.matrix(), columns: hessian.columns, actOrder: configuration.actOrder,
+        let inverse = try GPTQInverseHessian(hessian: hessian.matrix(), columns: hessian.columns, order: configuration.ordering,
                                              dampPercent: configuration.dampPercent, name: name)
         timings.factor += seconds(since: start)
         start = DispatchTime.now().uptimeNanoseconds

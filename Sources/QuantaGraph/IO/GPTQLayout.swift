@@ -12,8 +12,9 @@ public enum GPTQLayout {
     /// spelling of `format` both accept).
     public static func quantizationConfig(bits: Int, groupSize: Int, descAct: Bool, sym: Bool, dampPercent: Double,
                                           staticGroups: Bool, trueSequential: Bool, method: String,
-                                          calibration: JSONObject? = nil) -> JSONObject {
+                                          calibration: JSONObject? = nil, meta extra: JSONObject = JSONObject([])) -> JSONObject {
         var meta = JSONObject([("quantizer", .array([.string("quanta:0.1.0")])), ("method", .string(method))])
+        for (key, value) in extra.entries { meta[key] = value }
         if let calibration { meta["calibration"] = .object(calibration) }
         return JSONObject([
             ("bits", .int(Int64(bits))), ("checkpoint_format", .string("gptq")), ("damp_percent", .double(dampPercent)),

@@ -17,7 +17,8 @@ enum GPTQSymmetry: String, EnumerableFlag {
 /// method added later can read `calib…`/`seed` from here instead of declaring them again).
 struct GPTQFlags: ParsableArguments {
     @Option(name: .long, help: "GPTQ/RTN: bits per weight, 2, 3, 4 or 8.") var bits: Int = 4
-    @Option(name: .customLong("group-size"), help: "GPTQ/RTN: input columns per scale/zero group, or -1 for one group per row (a last group may be shorter). AWQ: a divisor of every linear's input width, or auto.")
+    // .unconditional: "-1" is a value here, not a flag.
+    @Option(name: .customLong("group-size"), parsing: .unconditional, help: "GPTQ/RTN: input columns per scale/zero group, or -1 for one group per row (a last group may be shorter). AWQ: a divisor of every linear's input width, or auto.")
     var groupSize: GroupSizeArgument = GroupSizeArgument(128)
     @Flag(name: .customLong("act-order"), help: "GPTQ: quantize columns by decreasing Hessian diagonal (desc_act).") var actOrder = false
     @Flag(name: .customLong("static-groups"), help: "GPTQ: fix every group's grid before the sweep (static_groups; keeps groups contiguous with --act-order).")
@@ -25,6 +26,10 @@ struct GPTQFlags: ParsableArguments {
     @Flag var symmetry: GPTQSymmetry = .sym
     @Option(name: .long, help: "GPTQ: Hessian dampening, a fraction of its mean diagonal (raised automatically when a Cholesky fails).")
     var damp: Double = 0.01
+    @Flag(name: .customLong("act-group-aware"), help: "GPTQ: sweep whole groups by importance and columns inside each group by decreasing Hessian diagonal; groups stay contiguous (desc_act false; GPTQModel's act_group_aware).")
+    var actGroupAware = false
+    @Option(name: .long, help: "GPTQ/RTN: grid search for each group's range minimizing Σ|w − q|^N (the reference's mse option; 0 = off, 2 is fastest).")
+    var mse: Double = 0
     @Option(name: .customLong("calib"), help: "Calibration text (UTF-8), tokenized with the model's tokenizer.")
     var calib: String = CalibrationOptions.defaultTextPath
     @Option(name: .customLong("calib-samples"), help: "Calibration windows.") var calibSamples: Int = 128
@@ -35,7 +40,8 @@ struct GPTQFlags: ParsableArguments {
         let calibration = CalibrationOptions(textPath: calib, samples: calibSamples, sequenceLength: calibSeqlen, seed: seed)
         guard let groupSize = groupSize.value else { throw ValidationError("--group-size auto is for --method awq; GPTQ/RTN take a number or -1") }
         let options = GPTQOptions(method: method, bits: bits, groupSize: groupSize, sym: symmetry == .sym, actOrder: actOrder,
-                                  staticGroups: staticGroups, dampPercent: damp, calibration: calibration,
+                                  staticGroups: staticGroups, dampPercent: damp, groupAwareOrder: actGroupAware, mseNorm: mse,
+                                  calibration: calibration,
                                   maxShardSize: maxShardSize, force: force)
         do { try options.validate() } catch { throw ValidationError("\(error)") }
         return options

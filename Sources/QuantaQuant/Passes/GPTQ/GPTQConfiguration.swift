@@ -14,15 +14,33 @@ public struct GPTQConfiguration: Sendable, Equatable {
     public var staticGroups: Bool
     /// Dampening added to the Hessian's diagonal, as a fraction of its mean (`damp_percent`).
     public var dampPercent: Double
+    /// Without act-order: sweep whole groups in order of their largest Hessian diagonal, and the
+    /// columns inside each group by decreasing diagonal (GPTQModel's `act_group_aware`, "GAR").
+    /// Groups stay contiguous in the original order, so the checkpoint is an ordinary
+    /// `desc_act: false` one with a natural g_idx.
+    public var groupAwareOrder: Bool
+    /// Grid search for each group's range (the reference `Quantizer`'s `mse` option): shrink the
+    /// range by p = 1, 0.99, … (80 steps, down to 0.2) and keep the grid with the least
+    /// Σ|w − q|^mseNorm. 0 = off (plain min/max).
+    public var mseNorm: Double
 
     public init(bits: Int = 4, groupSize: Int = 128, sym: Bool = true, actOrder: Bool = false,
-                staticGroups: Bool = false, dampPercent: Double = 0.01) {
+                staticGroups: Bool = false, dampPercent: Double = 0.01, groupAwareOrder: Bool = false, mseNorm: Double = 0) {
         self.bits = bits
         self.groupSize = groupSize
         self.sym = sym
         self.actOrder = actOrder
         self.staticGroups = staticGroups
         self.dampPercent = dampPercent
+        self.groupAwareOrder = groupAwareOrder
+        self.mseNorm = mseNorm
+    }
+
+    /// The sweep order this configuration asks for.
+    public var ordering: GPTQColumnOrder {
+        if actOrder { return .decreasingDiagonal }
+        if groupAwareOrder && groupSize > 0 { return .groupAware(groupSize: groupSize) }
+        return .natural
     }
 
     /// The largest code, 2^bits − 1.
@@ -32,6 +50,15 @@ public struct GPTQConfiguration: Sendable, Equatable {
         guard [2, 3, 4, 8].contains(bits) else { throw GPTQError.unsupportedBits(bits) }
         guard groupSize == -1 || groupSize > 0 else { throw GPTQError.invalidGroupSize(groupSize) }
         guard dampPercent > 0, dampPercent < 1 else { throw GPTQError.invalidDamp(dampPercent) }
+        guard mseNorm == 0 || (mseNorm >= 1 && mseNorm <= 8) else {
+            throw GPTQError.invalidOption("--mse must be 0 (off) or a norm between 1 and 8 (the reference uses 2.4; 2 is fastest)")
+        }
+        if groupAwareOrder && actOrder {
+            throw GPTQError.invalidOption("--act-group-aware orders columns inside fixed groups; it does not combine with --act-order")
+        }
+        if groupAwareOrder && groupSize <= 0 {
+            throw GPTQError.invalidOption("--act-group-aware needs groups (a --group-size other than -1)")
+        }
     }
 
     /// Groups of a row of `columns` inputs; the last one is shorter when the width is not a multiple.
@@ -46,5 +73,36 @@ public struct GPTQConfiguration: Sendable, Equatable {
     public var blockSize: Int {
         guard groupSize > 0 else { return 128 }
         return groupSize >= 128 ? groupSize : (128 / groupSize) * groupSize
+    }
+}
+
+/// The order in which the GPTQ sweep visits a linear's input columns.
+public enum GPTQColumnOrder: Sendable, Equatable {
+    case natural
+    /// Decreasing Hessian diagonal (act-order, `desc_act`).
+    case decreasingDiagonal
+    /// Whole groups by decreasing largest diagonal, columns inside a group by decreasing diagonal;
+    /// a shorter last group stays last.
+    case groupAware(groupSize: Int)
+
+    /// Sweep position → original column for a Hessian diagonal.
+    public func permutation(diagonal: [Double]) -> [Int] {
+        let n = diagonal.count
+        // Decreasing diagonal, ties in original order (stable).
+        func byDiagonal(_ a: Int, _ b: Int) -> Bool { diagonal[a] != diagonal[b] ? diagonal[a] > diagonal[b] : a < b }
+        switch self {
+        case .natural:
+            return Array(0 ..< n)
+        case .decreasingDiagonal:
+            return (0 ..< n).sorted(by: byDiagonal)
+        case let .groupAware(g):
+            let full = n / g
+            let groups = (0 ..< full).map { k in (k * g ..< (k + 1) * g).sorted(by: byDiagonal) }
+            let order = (0 ..< full).sorted { a, b in
+                let x = diagonal[groups[a][0]], y = diagonal[groups[b][0]]
+                return x != y ? x > y : a < b
+            }
+            return order.flatMap { groups[$0] } + (full * g ..< n).sorted(by: byDiagonal)
+        }
     }
 }

@@ -4,7 +4,8 @@ import COpenBLAS
 /// their input and so their Hessian, as do gate/up):
 ///   - dead inputs (zero diagonal: never active in calibration) get H[i,i] = 1, and the solve
 ///     zeroes their weight columns;
-///   - with act-order, the column order by decreasing diagonal;
+///   - the sweep order (act-order: decreasing diagonal; group-aware: whole groups by their largest
+///     diagonal, columns inside a group by decreasing diagonal);
 ///   - the upper Cholesky factor U of (H + λI)⁻¹ in that order (H⁻¹ = UᵀU), λ = damp × mean
 ///     diagonal. When a Cholesky step fails the damp is doubled (up to 1) and the damp that
 ///     worked is reported.
@@ -13,7 +14,7 @@ public struct GPTQInverseHessian: Sendable {
     public let columns: Int
     /// Columns with a zero Hessian diagonal (natural order).
     public let dead: [Bool]
-    /// Sweep position → original column (identity without act-order).
+    /// Sweep position → original column (identity in natural order).
     public let permutation: [Int]
     /// Upper Cholesky factor of the damped inverse, row-major [columns × columns], permuted order.
     public let factor: [Float]
@@ -27,6 +28,11 @@ public struct GPTQInverseHessian: Sendable {
 
     /// `hessian`: full symmetric row-major [columns × columns] (e.g. `GPTQHessian.matrix()`).
     public init(hessian: [Double], columns: Int, actOrder: Bool, dampPercent: Double, name: String = "linear") throws {
+        try self.init(hessian: hessian, columns: columns, order: actOrder ? .decreasingDiagonal : .natural,
+                      dampPercent: dampPercent, name: name)
+    }
+
+    public init(hessian: [Double], columns: Int, order: GPTQColumnOrder, dampPercent: Double, name: String = "linear") throws {
         guard hessian.count == columns * columns, columns > 0 else {
             throw GPTQError.shapeMismatch("GPTQ: a Hessian of \(hessian.count) values does not fit \(columns) columns")
         }
@@ -38,11 +44,8 @@ public struct GPTQInverseHessian: Sendable {
             dead[i] = true
             h[i * n + i] = 1
         }
-        var permutation = Array(0 ..< n)
-        if actOrder {
-            // Decreasing diagonal; ties keep their original order (stable).
-            let diagonal = (0 ..< n).map { h[$0 * n + $0] }
-            permutation.sort { diagonal[$0] != diagonal[$1] ? diagonal[$0] > diagonal[$1] : $0 < $1 }
+        let permutation = order.permutation(diagonal: (0 ..< n).map { h[$0 * n + $0] })
+        if order != .natural {
             var permuted = [Double](repeating: 0, count: n * n)
             for i in 0 ..< n { for j in 0 ..< n { permuted[i * n + j] = h[permutation[i] * n + permutation[j]] } }
             h = permuted

@@ -28,8 +28,15 @@ public enum GPTQSolver {
         let block = configuration.blockSize
         let staticGroups = configuration.staticGroups && groupSize > 0
         let dynamicGroups = groupSize > 0 && !staticGroups
+        // Group-aware order visits whole original groups: scales go to the original group's slot.
+        let groupAware = !configuration.actOrder && configuration.groupAwareOrder && groupSize > 0
         let perm = inverse.permutation
         let dead = inverse.dead
+        let norm = configuration.mseNorm
+        @inline(__always) func fit(_ values: UnsafePointer<Float>, count: Int) -> GPTQGrid {
+            norm > 0 ? GPTQGrid.search(values, count: count, maxq: maxq, sym: sym, norm: norm)
+                     : GPTQGrid.fit(values, count: count, maxq: maxq, sym: sym)
+        }
 
         var codes = [UInt8](repeating: 0, count: rows * n)
         var dequantized = [Float](repeating: 0, count: rows * n)
@@ -53,6 +60,7 @@ public enum GPTQSolver {
                     var w = [Float](repeating: 0, count: m * n)
                     var errors = [Float](repeating: 0, count: m * block)
                     var grids = [GPTQGrid](repeating: GPTQGrid(scale: 1, zero: 0), count: m * (staticGroups ? groups : 1))
+                    var scratch = [Float](repeating: 0, count: max(groupSize, 1))
                     var loss = 0.0
                     var scaleOverflow = false
                     w.withUnsafeMutableBufferPointer { wb in
@@ -71,23 +79,22 @@ public enum GPTQSolver {
                         if groupSize == -1 {
                             // One grid per row over all (dead-zeroed) inputs; order does not matter.
                             for r in 0 ..< m {
-                                grid[r] = GPTQGrid.fit(w + r * n, count: n, maxq: maxq, sym: sym)
+                                grid[r] = fit(w + r * n, count: n)
                                 store(grid[r], group: 0, row: r)
                             }
                         } else if staticGroups {
                             // Every group's grid from the unmodified weights, in the original order.
-                            for r in 0 ..< m {
-                                let source = weights + (r0 + r) * n
-                                for k in 0 ..< groups {
-                                    var low: Float = 0, high: Float = 0
-                                    for c in k * groupSize ..< min(n, (k + 1) * groupSize) {
-                                        let v = dead[c] ? 0 : source[c]
-                                        low = min(low, v)
-                                        high = max(high, v)
+                            scratch.withUnsafeMutableBufferPointer { sb in
+                                let values = sb.baseAddress!
+                                for r in 0 ..< m {
+                                    let source = weights + (r0 + r) * n
+                                    for k in 0 ..< groups {
+                                        let start = k * groupSize, width = min(groupSize, n - start)
+                                        for c in 0 ..< width { values[c] = dead[start + c] ? 0 : source[start + c] }
+                                        let g = fit(values, count: width)
+                                        grid[k * m + r] = g
+                                        store(g, group: k, row: r)
                                     }
-                                    let g = GPTQGrid.fit(minimum: low, maximum: high, maxq: maxq, sym: sym)
-                                    grid[k * m + r] = g
-                                    store(g, group: k, row: r)
                                 }
                             }
                         }
@@ -98,9 +105,10 @@ public enum GPTQSolver {
                                 if dynamicGroups && p % groupSize == 0 {
                                     // The group [p, p + g) lies inside this block and has every earlier update.
                                     let width = min(groupSize, n - p)
+                                    let slot = groupAware ? perm[p] / groupSize : p / groupSize
                                     for r in 0 ..< m {
-                                        grid[r] = GPTQGrid.fit(w + r * n + p, count: width, maxq: maxq, sym: sym)
-                                        store(grid[r], group: p / groupSize, row: r)
+                                        grid[r] = fit(w + r * n + p, count: width)
+                                        store(grid[r], group: slot, row: r)
                                     }
                                 }
                                 let urow = u + p * n
@@ -170,6 +178,7 @@ public enum GPTQSolver {
         try checkFinite(weights, count: rows * columns, name: name)
         var natural = configuration
         natural.actOrder = false
+        natural.groupAwareOrder = false
         let n = columns, maxq = natural.maxq, sym = natural.sym
         let groups = natural.groupCount(columns: n)
         let width = natural.groupSize > 0 ? natural.groupSize : n
@@ -184,7 +193,9 @@ public enum GPTQSolver {
                 let row = weights + r * n
                 for k in 0 ..< groups {
                     let start = k * width, count = min(width, n - start)
-                    let exact = GPTQGrid.fit(row + start, count: count, maxq: maxq, sym: sym, float16: false)
+                    let exact = natural.mseNorm > 0
+                        ? GPTQGrid.search(row + start, count: count, maxq: maxq, sym: sym, norm: natural.mseNorm, float16: false)
+                        : GPTQGrid.fit(row + start, count: count, maxq: maxq, sym: sym, float16: false)
                     let stored = GPTQGrid(scale: GPTQGrid.float16Scale(exact.scale), zero: exact.zero)
                     if !stored.scale.isFinite { overflow = true }
                     scales[k * rows + r] = stored.scale
@@ -211,6 +222,7 @@ public enum GPTQSolver {
     public static func groupIndices(columns n: Int, configuration: GPTQConfiguration, permutation: [Int]) -> [Int32] {
         let g = configuration.groupSize
         guard g > 0 else { return [Int32](repeating: 0, count: n) }
+        // Group-aware order keeps every group contiguous in the original order.
         if !configuration.actOrder || configuration.staticGroups { return (0 ..< n).map { Int32($0 / g) } }
         var index = [Int32](repeating: 0, count: n)
         for (position, column) in permutation.enumerated() { index[column] = Int32(position / g) }

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# bench/gptq.sh QUANTA_BIN — GPTQ 4-bit, group size 64, symmetric, on the full SmolLM2-135M-Instruct with
+# 128 × 512 calibration tokens from data/wikitext-2-calibration.txt: Quanta against GPTQModel 7.7.0 on CPU
+# with the same settings and the same calibration windows (bench/gptqmodel_quantize.py reproduces Quanta's
+# window draw). One run each. Prints both wall times (whole process: load, tokenize, quantize, write), the
+# speed ratio GPTQModel / Quanta (target ≥ 2), peak RSS, and both outputs' perplexity on the shared protocol
+# (`quanta eval --ctx 512 --chunks 40`; Quanta reads GPTQModel's checkpoint through its GPTQ importer).
+#
+# Environment:
+#   GPTQMODEL_VENV  venv holding gptqmodel 7.7.0 (default bench/out/venv-gptqmodel; made when missing:
+#                   python3 -m venv, pip install -U pip setuptools wheel, then
+#                   BUILD_CUDA_EXT=0 pip install --no-build-isolation gptqmodel==7.7.0 — pulls torch, ~3 GB)
+#   PYTHON          python3 used to make that venv
+#   MODEL           the GGUF to start from (default models/SmolLM2-135M-Instruct.Q4_1.gguf)
+#   GPTQ_ARGS       extra flags for both sides' settings: ACT_ORDER=1 adds --act-order / desc_act=True
+#   BENCH_MAX_LOAD  wait (up to BENCH_LOAD_WAIT s) until the 1-minute load average is below this (default: cores)
+set -euo pipefail
+
+QUANTA=${1:?usage: bench/gptq.sh QUANTA_BIN}
+[ -x "$QUANTA" ] || { echo "error: $QUANTA is not an executable (run 'make build')" >&2; exit 2; }
+QUANTA=$(cd "$(dirname "$QUANTA")" && pwd)/$(basename "$QUANTA")
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/.." && pwd)
+OUT=$HERE/out/gptq
+MODEL=${MODEL:-$ROOT/models/SmolLM2-135M-Instruct.Q4_1.gguf}
+VENV=${GPTQMODEL_VENV:-$HERE/out/venv-gptqmodel}
+PYTHON=${PYTHON:-python3}
+CORES=$(nproc)
+BENCH_MAX_LOAD=${BENCH_MAX_LOAD:-$CORES}
+BENCH_LOAD_WAIT=${BENCH_LOAD_WAIT:-600}
+CALIB=$ROOT/data/wikitext-2-calibration.txt
+TEXT=$ROOT/data/wikitext-2-raw-test.txt
+BITS=4 GROUP=64 SAMPLES=128 SEQLEN=512 SEED=0 DAMP=0.01
+ACT_FLAG=() DESC_FLAG=()
+if [ "${ACT_ORDER:-0}" = 1 ]; then ACT_FLAG=(--act-order); DESC_FLAG=(--desc-act); fi
+mkdir -p "$OUT"
+
+# GNU time for peak RSS (Debian package `time`).
+if [ ! -x /usr/bin/time ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time >/dev/null
+    else
+        echo "error: /usr/bin/time is missing: apt-get install time" >&2; exit 2
+    fi
+fi
+
+# --- GPTQModel's venv (made once) ----------------------------------------------------------------
+if ! "$VENV/bin/python" -c 'import gptqmodel; assert gptqmodel.__version__ == "7.7.0"' 2>/dev/null; then
+    echo "installing gptqmodel 7.7.0 into $VENV (once; CPU build) …"
+    "$PYTHON" -m venv "$VENV"
+    "$VENV/bin/pip" install -q -U pip setuptools wheel
+    BUILD_CUDA_EXT=0 "$VENV/bin/pip" install -q --no-build-isolation gptqmodel==7.7.0
+fi
+export GPTQMODEL_CPU_WORKERS=$CORES
+
+# --- the input: SmolLM2 as an f32 HF directory, made once ------------------------------------------
+HF=$OUT/smollm2-f32
+if [ ! -f "$HF/.complete" ]; then
+    rm -rf "$HF"
+    "$QUANTA" convert --quiet --from gguf --to safetensors --dtype f32 "$MODEL" "$HF"
+    touch "$HF/.complete"
+fi
+
+wait_quiet() {
+    local waited=0
+    while awk -v max="$BENCH_MAX_LOAD" '{exit !($1 >= max)}' /proc/loadavg && [ "$waited" -lt "$BENCH_LOAD_WAIT" ]; do
+        sleep 10; waited=$((waited + 10))
+    done
+    echo "load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
+}
+# wall seconds and peak RSS (MB) of a /usr/bin/time -v log
+wall() { awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; print s}' "$1"; }
+rss() { awk -F': ' '/Maximum resident set size/ {printf "%.0f", $2/1024}' "$1"; }
+ppl() { "$QUANTA" eval --quiet "$1" --text "$TEXT" --ctx 512 --chunks 40 --json | "$PYTHON" -c 'import json,sys; print("%.4f" % json.load(sys.stdin)["ppl"])'; }
+
+echo "date:     $(date -u '+%Y-%m-%d %H:%M UTC')"
+echo "machine:  $CORES cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(awk '/MemTotal/ {printf "%.1f GiB RAM", $2/1048576}' /proc/meminfo)"
+echo "settings: GPTQ ${BITS}-bit, group size $GROUP, sym, damp $DAMP, true-sequential, ${SAMPLES} × ${SEQLEN} tokens of $(basename "$CALIB"), seed $SEED${ACT_FLAG:+, act-order}"
+
+# --- Quanta -------------------------------------------------------------------------------------------
+rm -rf "$OUT/quanta-out"
+wait_quiet
+/usr/bin/time -v -o "$OUT/quanta.time" "$QUANTA" quantize --method gptq --bits $BITS --group-size $GROUP --sym \
+    --damp $DAMP --calib "$CALIB" --calib-samples $SAMPLES --calib-seqlen $SEQLEN --seed $SEED "${ACT_FLAG[@]}" \
+    "$HF" "$OUT/quanta-out" | tee "$OUT/quanta.log"
+QT=$(wall "$OUT/quanta.time")
+
+# --- GPTQModel ----------------------------------------------------------------------------------------
+rm -rf "$OUT/gptqmodel-out"
+wait_quiet
+/usr/bin/time -v -o "$OUT/gptqmodel.time" "$VENV/bin/python" "$HERE/gptqmodel_quantize.py" "$HF" "$OUT/gptqmodel-out" "$CALIB" \
+    --bits $BITS --group-size $GROUP --samples $SAMPLES --seqlen $SEQLEN --seed $SEED --damp $DAMP "${DESC_FLAG[@]}" \
+    > "$OUT/gptqmodel.log" 2>&1 || { tail -30 "$OUT/gptqmodel.log"; exit 1; }
+tail -1 "$OUT/gptqmodel.log"
+GT=$(wall "$OUT/gptqmodel.time")
+
+# --- quality: both on the shared protocol -------------------------------------------------------------
+QP=$(ppl "$OUT/quanta-out")
+GP=$(ppl "$OUT/gptqmodel-out")
+
+printf '\n%-10s %10s %10s %10s\n' tool "wall s" "RSS MB" PPL
+printf '%-10s %10.1f %10s %10s\n' quanta "$QT" "$(rss "$OUT/quanta.time")" "$QP"
+printf '%-10s %10.1f %10s %10s\n' gptqmodel "$GT" "$(rss "$OUT/gptqmodel.time")" "$GP"
+awk -v g="$GT" -v q="$QT" -v gp="$GP" -v qp="$QP" 'BEGIN {
+    printf "speed ratio GPTQModel / Quanta = %.2f× (target ≥ 2)\n", g / q
+    printf "PPL: Quanta %s vs GPTQModel %s (%s)\n", qp, gp, (qp <= gp ? "equal or better" : "worse")
+    exit !(g / q >= 2 && qp <= gp)
+}'
