@@ -13,8 +13,21 @@ echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -
 
 "$bin/llama-perplexity" -m "$out/f32.gguf" -f "$text" -c 512 --chunks 40 -t 2 > "$out/llama.log" 2>&1
 llama_ppl=$(grep -E "Final estimate" "$out/llama.log" | sed -E 's/.*PPL = ([0-9.]+).*/\1/')
-# llama.cpp reports "... ms per token, X tokens per second" for the prompt evaluation.
-llama_tps=$(grep -E "prompt eval time" "$out/llama.log" | sed -E 's/.* ([0-9.]+) tokens per second.*/\1/')
+# Evaluation time from llama.cpp's log timestamps (M.SS.mmm.uuu): "calculating perplexity" → "Final estimate",
+# i.e. after the model load, as our tokens/s counts only the evaluation.
+llama_tps=$(python3 - "$out/llama.log" <<'PY'
+import re, sys
+stamps = {}
+for line in open(sys.argv[1], errors="replace"):
+    m = re.match(r"(\d+)\.(\d+)\.(\d+)\.(\d+) ", line)
+    if not m:
+        continue
+    t = int(m[1]) * 60 + int(m[2]) + int(m[3]) / 1e3 + int(m[4]) / 1e6
+    if "calculating perplexity" in line: stamps["start"] = t
+    if "Final estimate" in line: stamps["end"] = t
+print(40 * 512 / (stamps["end"] - stamps["start"]))
+PY
+)
 
 "$quanta" eval "$out/f32.gguf" --text "$text" --ctx 512 --chunks 40 --json --quiet > "$out/quanta.json"
 read -r quanta_ppl quanta_tps < <(python3 -c "import json; d=json.load(open('$out/quanta.json')); print(d['ppl'], d['tokens_per_second'])")
