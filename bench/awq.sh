@@ -5,6 +5,7 @@
 # it, with GPTQ at the same settings (4-bit, group size 64, asymmetric, default calibration: 128 windows
 # of 512 tokens of data/wikitext-2-calibration.txt, seed 0). Prints one table and the AWQ/GPTQ ratios.
 # The machine's load average is printed too: on a shared machine both figures scale with it.
+# BENCH_REUSE=1 keeps a method's earlier measurement (OUT_DIR/<method>.time) instead of running it again.
 set -euo pipefail
 quanta=$(realpath "$1")
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -15,6 +16,7 @@ cd "$root"
 
 run() { # name, then the quantize flags
   local name=$1; shift
+  if [ "${BENCH_REUSE:-0}" = 1 ] && [ -s "$out/$name.time" ]; then echo "== $name: reusing $out/$name.time" >&2; return; fi
   echo "== $name: quanta quantize $* (load average: $(cut -d' ' -f1-3 /proc/loadavg))" >&2
   /usr/bin/time -v "$quanta" quantize "$@" --force --quiet "$model" "$out/$name" > "$out/$name.log" 2> "$out/$name.time"
 }
@@ -25,7 +27,8 @@ cpu() { awk -F': ' '/User time|System time/ { s += $2 } END { print s }' "$1"; }
 rss() { awk -F': ' '/Maximum resident set size/ { printf "%.0f", $2 / 1024 }' "$1"; }
 
 run awq --method awq --bits 4 --group-size 64
-if "$quanta" quantize --help 2>/dev/null | grep -q -- "--act-order"; then
+help=$("$quanta" quantize --help 2>&1 || true)   # (no pipe into grep -q: SIGPIPE + pipefail)
+if [[ "$help" == *"--act-order"* ]]; then
   run gptq --method gptq --bits 4 --group-size 64 --asym
   have_gptq=1
 else
