@@ -22,12 +22,14 @@ let package = Package(
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd",
                        providers: [.apt(["libzstd-dev"])]),
         .target(name: "CQuantaSys"),
+        // exp-based row kernels (softmax, SwiGLU, log-sum-exp) in C so clang vectorizes them.
+        .target(name: "CQuantaKernels"),
         .target(name: "QuantaCore", dependencies: ["CQuantaSys"]),
         .target(name: "QuantaFormats", dependencies: ["QuantaCore"]),
         .target(name: "QuantaGraph", dependencies: ["QuantaCore", "QuantaFormats"]),
         .target(name: "QuantaQuant", dependencies: ["QuantaCore", "QuantaFormats", "QuantaGraph", "COpenBLAS"]),
         .target(name: "QuantaEngine",
-                dependencies: ["QuantaCore", "QuantaFormats", "QuantaGraph", "QuantaQuant", "COpenBLAS"]),
+                dependencies: ["CQuantaKernels", "QuantaCore", "QuantaFormats", "QuantaGraph", "QuantaQuant", "COpenBLAS"]),
         // User-level operations (load any format, convert, inspect, diff, quantize, eval): the CLI only parses and calls these.
         .target(name: "QuantaKit",
                 dependencies: ["QuantaCore", "QuantaFormats", "QuantaGraph", "QuantaQuant", "QuantaEngine"]),

@@ -33,7 +33,14 @@ TEXT=$ROOT/data/wikitext-2-raw-test.txt
 BITS=4 GROUP=64 SAMPLES=128 SEQLEN=512 SEED=0 DAMP=0.01
 ACT_FLAG=() DESC_FLAG=()
 if [ "${ACT_ORDER:-0}" = 1 ]; then ACT_FLAG=(--act-order); DESC_FLAG=(--desc-act); fi
+# MSE=N: both tools search each group's range for the least Σ|w − q|^N (GPTQ's `mse` option).
+MSE=${MSE:-0}
+ACT_FLAG+=(--mse "$MSE"); DESC_FLAG+=(--mse "$MSE")
 mkdir -p "$OUT"
+# torch (GPTQModel) dispatches its CPU kernels from the CPU itself; OpenBLAS (Quanta) does too unless
+# OPENBLAS_CORETYPE names a kernel set — this project's dev machine exports OPENBLAS_CORETYPE=Haswell
+# on an AVX-512 CPU. Give both tools the CPU's own choice (KEEP_OPENBLAS_CORETYPE=1 keeps the variable).
+[ "${KEEP_OPENBLAS_CORETYPE:-0}" = 1 ] || unset OPENBLAS_CORETYPE
 
 # GNU time for peak RSS (Debian package `time`).
 if [ ! -x /usr/bin/time ]; then
@@ -75,7 +82,7 @@ ppl() { "$QUANTA" eval --quiet "$1" --text "$TEXT" --ctx 512 --chunks 40 --json 
 
 echo "date:     $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "machine:  $CORES cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(awk '/MemTotal/ {printf "%.1f GiB RAM", $2/1048576}' /proc/meminfo)"
-echo "settings: GPTQ ${BITS}-bit, group size $GROUP, sym, damp $DAMP, true-sequential, ${SAMPLES} × ${SEQLEN} tokens of $(basename "$CALIB"), seed $SEED${ACT_FLAG:+, act-order}"
+echo "settings: GPTQ ${BITS}-bit, group size $GROUP, sym, damp $DAMP, true-sequential, ${SAMPLES} × ${SEQLEN} tokens of $(basename "$CALIB"), seed $SEED$([ "${ACT_ORDER:-0}" = 1 ] && echo ", act-order"), mse $MSE"
 
 # --- Quanta -------------------------------------------------------------------------------------------
 rm -rf "$OUT/quanta-out"

@@ -6,7 +6,7 @@ start + seqlen]), and the same GPTQ settings (bits, group size, sym, desc_act, d
 GPTQModel's own act_group_aware extension off unless --gar).
 
 usage: gptqmodel_quantize.py HF_DIR OUT_DIR CALIB_TEXT --bits 4 --group-size 64 [--samples 128]
-       [--seqlen 512] [--seed 0] [--damp 0.01] [--desc-act] [--gar]
+       [--seqlen 512] [--seed 0] [--damp 0.01] [--desc-act] [--gar] [--mse N]
 Prints one JSON line: seconds (quantize + save), load_seconds, the settings.
 """
 import argparse
@@ -33,6 +33,7 @@ parser.add_argument("--seed", type=int, default=0)
 parser.add_argument("--damp", type=float, default=0.01)
 parser.add_argument("--desc-act", action="store_true")
 parser.add_argument("--gar", action="store_true", help="GPTQModel's act_group_aware (its default; not plain GPTQ)")
+parser.add_argument("--mse", type=float, default=0.0, help="range search norm (QuantizeConfig.mse; 0 = off)")
 args = parser.parse_args()
 torch.set_num_threads(os.cpu_count() or 2)
 
@@ -59,7 +60,8 @@ for _ in range(args.samples):
 calibration = [{"input_ids": w, "attention_mask": [1] * len(w)} for w in windows]
 
 config = QuantizeConfig(bits=args.bits, group_size=args.group_size, sym=True, desc_act=args.desc_act,
-                        act_group_aware=args.gar and not args.desc_act, damp_percent=args.damp, true_sequential=True)
+                        act_group_aware=args.gar and not args.desc_act, damp_percent=args.damp, true_sequential=True,
+                        mse=args.mse)
 loaded = time.time()
 model = GPTQModel.load(args.hf_dir, config)
 model.quantize(calibration, batch_size=1)
@@ -67,4 +69,4 @@ model.save(args.out_dir)
 done = time.time()
 print(json.dumps({"seconds": done - loaded, "load_seconds": loaded - start, "bits": args.bits, "group_size": args.group_size,
                   "samples": args.samples, "seqlen": args.seqlen, "damp": args.damp, "desc_act": args.desc_act,
-                  "act_group_aware": args.gar and not args.desc_act, "calibration_tokens": len(tokens)}))
+                  "act_group_aware": args.gar and not args.desc_act, "mse": args.mse, "calibration_tokens": len(tokens)}))

@@ -55,8 +55,8 @@ public struct EvalReport: Sendable {
             lines.append(String(format: "KL divergence: mean %.6f  median %.6f  p99 %.6f", c.klMean, c.klMedian, c.kl99))
             lines.append(String(format: "top-1 agreement %.2f%%   RMS Δp %.3f%%", c.top1Agreement * 100, c.rmsDeltaP * 100))
         }
-        lines.append(String(format: "%.1f tokens/s (%.1f s eval, %.1f s load; weights %@ in f32)", result.tokensPerSecond,
-                            result.seconds, loadSeconds, ProgressReporter.human(Double(weightBytes), "B")))
+        lines.append(String(format: "%.1f tokens/s (%.1f s eval, %.1f s load; weights %@ in f32; OpenBLAS kernels %@)", result.tokensPerSecond,
+                            result.seconds, loadSeconds, ProgressReporter.human(Double(weightBytes), "B"), BLASKernels.coreName))
         return lines.joined(separator: "\n")
     }
 
@@ -66,7 +66,7 @@ public struct EvalReport: Sendable {
             ("ctx", .int(Int64(options.contextLength))), ("chunks", .int(Int64(result.chunkCount))),
             ("ppl", .double(result.perplexity)), ("ppl_stderr", .double(result.standardError)),
             ("tokens_scored", .int(Int64(result.tokensScored))), ("tokens_per_second", .double(result.tokensPerSecond)),
-            ("seconds", .double(result.seconds)),
+            ("seconds", .double(result.seconds)), ("blas_kernels", .string(BLASKernels.coreName)),
             ("running_ppl", .array(result.runningPerplexity.map { .double($0) })),
             ("chunk_ppl", .array(result.chunkPerplexity.map { .double($0) })),
         ])

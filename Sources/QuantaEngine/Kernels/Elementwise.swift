@@ -1,3 +1,4 @@
+import CQuantaKernels
 import Foundation
 
 /// Row-wise kernels of the decoder: RMSNorm, SwiGLU, softmax. Written over raw pointers with
@@ -21,37 +22,21 @@ public enum Elementwise {
         for j in 0 ..< count { out[j] = weight[j] * (x[j] * scale) }
     }
 
-    /// gate[i] = silu(gate[i]) · up[i], in place over `count` elements.
+    /// gate[i] = silu(gate[i]) · up[i], in place over `count` elements (C kernel, vectorized).
     @inline(__always)
     public static func swiglu(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, count: Int) {
-        for i in 0 ..< count {
-            let g = gate[i]
-            gate[i] = g / (1 + expf(-g)) * up[i]
-        }
+        quanta_swiglu(gate, up, count)
     }
 
-    /// In-place softmax of `count` values; returns nothing, the row sums to 1.
+    /// In-place softmax of `count` values; the row sums to 1 (C kernel, vectorized).
     @inline(__always)
     public static func softmax(_ x: UnsafeMutablePointer<Float>, count: Int) {
-        var maximum = -Float.infinity
-        for i in 0 ..< count { maximum = max(maximum, x[i]) }
-        var sum: Float = 0
-        for i in 0 ..< count {
-            let e = expf(x[i] - maximum)
-            x[i] = e
-            sum += e
-        }
-        let inverse = 1 / sum
-        for i in 0 ..< count { x[i] *= inverse }
+        quanta_softmax(x, count)
     }
 
-    /// log Σ exp(x) computed stably in f64 (used for log-probabilities of logits rows).
+    /// log Σ exp(x), stable (max subtracted), partial f32 sums flushed to f64 as llama.cpp sums in double.
     @inline(__always)
     public static func logSumExp(_ x: UnsafePointer<Float>, count: Int) -> Double {
-        var maximum = -Float.infinity
-        for i in 0 ..< count { maximum = max(maximum, x[i]) }
-        var sum = 0.0
-        for i in 0 ..< count { sum += Double(expf(x[i] - maximum)) }
-        return Double(maximum) + log(sum)
+        quanta_log_sum_exp(x, count)
     }
 }
