@@ -1,5 +1,4 @@
 import COpenBLAS
-import QuantaCore
 
 /// Everything the GPTQ sweep needs from a Hessian, computed once per linear group (q/k/v share
 /// their input and so their Hessian, as do gate/up):
@@ -75,10 +74,6 @@ public struct GPTQInverseHessian: Sendable {
         for i in 0 ..< n { a[i * n + i] += lambda }
         var size = Int32(n), lda = Int32(n), info: Int32 = 0
         var lower = CChar(UInt8(ascii: "L"))
-        // The factorizations are the only BLAS work at this point of a run: let OpenBLAS use
-        // every core for them, then return to the single-threaded mode the tiled code expects.
-        openblas_set_num_threads(Int32(Parallel.cores))
-        defer { openblas_set_num_threads(1) }
         a.withUnsafeMutableBufferPointer { buffer in
             guard let base = buffer.baseAddress else { info = -1; return }
             dpotrf_(&lower, &size, base, &lda, &info)          // H = L·Lᵀ
