@@ -100,7 +100,8 @@ enum ReferenceGPTQ {
         return (u, h, dead)
     }
 
-    /// Natural column order, groups fixed at their first column on the updated weights.
+    /// Natural column order; a group's grid is fixed at its first column from the weights as they
+    /// were when the sweep entered that column's block (the reference reads W, not the block's W1).
     static func solve(_ p: GPTQProblem, configuration c: GPTQConfiguration) -> (codes: [UInt8], values: [Float]) {
         let n = p.columns
         let (u, _, dead) = factor(p.hessian, n: n, damp: c.dampPercent)
@@ -110,10 +111,12 @@ enum ReferenceGPTQ {
         var values = [Float](repeating: 0, count: p.rows * n)
         for r in 0 ..< p.rows {
             var grid = GPTQGrid(scale: 1, zero: 0)
+            var blockStart = [Double]()
             for j in 0 ..< n {
+                if j % c.blockSize == 0 { blockStart = Array(w[(r * n) ..< (r * n + n)]) }
                 if j == 0 || (c.groupSize > 0 && j % c.groupSize == 0) {
                     let width = c.groupSize > 0 ? min(c.groupSize, n - j) : n
-                    let slice = (j ..< j + width).map { Float(w[r * n + $0]) }
+                    let slice = (j ..< j + width).map { Float(blockStart[$0]) }
                     grid = GPTQGrid.fit(minimum: slice.min() ?? 0, maximum: slice.max() ?? 0, maxq: c.maxq, sym: c.sym)
                 }
                 let x = w[r * n + j]

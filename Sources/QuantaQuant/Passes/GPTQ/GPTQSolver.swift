@@ -98,17 +98,29 @@ public enum GPTQSolver {
                                 }
                             }
                         }
+                        // The block as it was when the sweep entered it: groups that start inside a block
+                        // are fitted on these values (see below).
+                        var blockStart = [Float](repeating: 0, count: dynamicGroups ? m * block : 0)
                         var i1 = 0
                         while i1 < n {
                             let i2 = min(i1 + block, n)
+                            if dynamicGroups {
+                                for r in 0 ..< m { for c in i1 ..< i2 { blockStart[r * block + c - i1] = w[r * n + c] } }
+                            }
                             for p in i1 ..< i2 {
                                 if dynamicGroups && p % groupSize == 0 {
-                                    // The group [p, p + g) lies inside this block and has every earlier update.
+                                    // As the reference (GPTQ `fasterquant`, GPTQModel 7.7): a group's grid comes from
+                                    // the weights with the updates of earlier blocks but not those made inside the
+                                    // current block (it reads W, the block's updates live in W1 until the block
+                                    // ends). Fitting on the fully updated weights instead measured worse on
+                                    // SmolLM2 4-bit g64 act-order mse 2: 27.28 vs 27.02 PPL, KLD 0.1698 vs 0.1673.
                                     let width = min(groupSize, n - p)
                                     let slot = groupAware ? perm[p] / groupSize : p / groupSize
-                                    for r in 0 ..< m {
-                                        grid[r] = fit(w + r * n + p, count: width)
-                                        store(grid[r], group: slot, row: r)
+                                    blockStart.withUnsafeBufferPointer { start in
+                                        for r in 0 ..< m {
+                                            grid[r] = fit(start.baseAddress! + r * block + p - i1, count: width)
+                                            store(grid[r], group: slot, row: r)
+                                        }
                                     }
                                 }
                                 let urow = u + p * n
