@@ -16,40 +16,17 @@ Exits non-zero on any failure.
 """
 import json
 import os
-import subprocess
 import sys
 
 import numpy as np
-from gguf import GGUFReader
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "fixtures", "tools"))
 import awq_dequant  # noqa: E402
+sys.path.insert(0, os.path.join(ROOT, "compat"))
+from quanta_weights import Checks, dequantized_linears  # noqa: E402
 
-failures = 0
-
-
-def check(ok: bool, message: str):
-    global failures
-    print(("ok   " if ok else "FAIL ") + message)
-    if not ok:
-        failures += 1
-
-
-def unpermute(w: np.ndarray, n_head: int) -> np.ndarray:
-    """Inverse of convert_hf_to_gguf.py's `permute` (llama.cpp's Q/K row interleave)."""
-    rows = w.shape[0]
-    return w.reshape(n_head, rows // n_head // 2, 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
-
-
-def gguf_name_to_hf(name: str):
-    table = {"attn_q": "self_attn.q_proj", "attn_k": "self_attn.k_proj", "attn_v": "self_attn.v_proj",
-             "attn_output": "self_attn.o_proj", "ffn_gate": "mlp.gate_proj", "ffn_up": "mlp.up_proj",
-             "ffn_down": "mlp.down_proj"}
-    parts = name.split(".")
-    if len(parts) == 4 and parts[0] == "blk" and parts[2] in table and parts[3] == "weight":
-        return f"model.layers.{parts[1]}.{table[parts[2]]}.weight", parts[2]
-    return None, None
+check = Checks()
 
 
 def main():
@@ -77,20 +54,10 @@ def main():
           and not any(n.startswith("lm_head.") and n != "lm_head.weight" for n in tensors),
           "embeddings and lm_head stay unquantized")
 
-    gguf_path = os.path.join(work, "awq-dequantized-f32.gguf")
-    subprocess.run([quanta, "convert", "--quiet", "--force", "--to", "gguf", "--outtype", "f32", directory, gguf_path], check=True)
-    reader = GGUFReader(gguf_path)
     heads, kv_heads = config["num_attention_heads"], config["num_key_value_heads"]
+    mine = dequantized_linears(quanta, directory, os.path.join(work, "awq-dequantized-f32.gguf"), heads, kv_heads)
     compared, mismatched, worst = 0, 0, 0.0
-    for t in reader.tensors:
-        hf, kind = gguf_name_to_hf(t.name)
-        if hf is None:
-            continue
-        ours = np.array(t.data, dtype=np.float32).reshape([int(x) for x in reversed(t.shape)])
-        if kind == "attn_q":
-            ours = unpermute(ours, heads)
-        elif kind == "attn_k":
-            ours = unpermute(ours, kv_heads)
+    for hf, ours in mine.items():
         module = hf[: -len(".weight")]
         theirs = awq_dequant.dequantize(tensors[module + ".qweight"], tensors[module + ".qzeros"],
                                         tensors[module + ".scales"], group)
@@ -102,9 +69,7 @@ def main():
     check(compared == len(modules) and mismatched == 0,
           f"awq_dequant.py = Quanta's dequantized weights bit for bit: {compared - mismatched}/{compared} linears"
           + (f" (worst |Δ| {worst})" if mismatched else ""))
-    print(f"{'PASS' if failures == 0 else 'FAIL'}: {failures} failure(s)")
-    sys.exit(1 if failures else 0)
-
+    check.exit("check_awq")
 
 if __name__ == "__main__":
     main()

@@ -31,22 +31,17 @@ import bitsandbytes
 import bitsandbytes.functional as F
 import transformers
 from transformers import AutoModelForCausalLM, AutoTokenizer, BitsAndBytesConfig
-from gguf import GGUFReader
 
 assert bitsandbytes.__version__ == "0.50.2", bitsandbytes.__version__
 assert transformers.__version__ == "5.23.0", transformers.__version__
 
 quanta, hf_dir, work = sys.argv[1], sys.argv[2], sys.argv[3]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from quanta_weights import Checks, dequantized_linears  # noqa: E402
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 os.makedirs(work, exist_ok=True)
 torch.set_num_threads(os.cpu_count() or 2)
-failures = []
-
-
-def check(ok: bool, message: str):
-    print(("ok   " if ok else "FAIL ") + message)
-    if not ok:
-        failures.append(message)
+check = Checks()
 
 
 def run(*args):
@@ -55,36 +50,6 @@ def run(*args):
 
 config = json.load(open(os.path.join(hf_dir, "config.json")))
 heads, kv_heads = config["num_attention_heads"], config["num_key_value_heads"]
-GGUF_NAMES = {"self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k", "self_attn.v_proj": "attn_v",
-              "self_attn.o_proj": "attn_output", "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up",
-              "mlp.down_proj": "ffn_down"}
-
-
-def unpermute(w: np.ndarray, n_head: int) -> np.ndarray:
-    """Inverse of convert_hf_to_gguf.py's `permute` (llama.cpp's Q/K row interleave)."""
-    rows = w.shape[0]
-    return w.reshape(n_head, rows // n_head // 2, 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
-
-
-def our_dequantized(directory: str) -> dict:
-    path = directory + ".f32.gguf"
-    run("convert", "--quiet", "--to", "gguf", "--outtype", "f32", directory, path)
-    reader = GGUFReader(path)
-    out = {}
-    for t in reader.tensors:
-        parts = t.name.split(".")
-        if len(parts) != 4 or parts[0] != "blk":
-            continue
-        module = next((m for m, g in GGUF_NAMES.items() if g == parts[2]), None)
-        if module is None:
-            continue
-        w = np.array(t.data, dtype=np.float32).reshape([int(x) for x in reversed(t.shape)])
-        if parts[2] == "attn_q":
-            w = unpermute(w, heads)
-        elif parts[2] == "attn_k":
-            w = unpermute(w, kv_heads)
-        out[f"model.layers.{parts[1]}.{module}"] = w
-    return out
 
 
 # 256 + 256 tokens of wikitext, tokenized by the model's own tokenizer.
@@ -127,7 +92,7 @@ for name, (flags, bnb_config, logits_bound) in cases.items():
     check(not problems, f"{name}: transformers loads our directory (missing/unexpected/mismatched keys: {problems or 'none'})")
 
     # 3. dequantized weights, bit for bit.
-    mine = our_dequantized(ours)
+    mine = dequantized_linears(quanta, ours, ours + ".f32.gguf", heads, kv_heads)
     compared, differing = 0, []
     for module_name, module in model.named_modules():
         if isinstance(module, bitsandbytes.nn.Linear4bit):
@@ -138,8 +103,8 @@ for name, (flags, bnb_config, logits_bound) in cases.items():
         else:
             continue
         compared += 1
-        if module_name not in mine or mine[module_name].shape != w.shape or \
-                not np.array_equal(mine[module_name].view(np.uint32), w.view(np.uint32)):
+        key = module_name + ".weight"
+        if key not in mine or mine[key].shape != w.shape or not np.array_equal(mine[key].view(np.uint32), w.view(np.uint32)):
             differing.append(module_name)
     check(compared > 0 and not differing,
           f"{name}: {compared} dequantized weights equal bitsandbytes' bit for bit (differing: {differing[:3] or 'none'})")
@@ -164,5 +129,4 @@ for name, (flags, bnb_config, logits_bound) in cases.items():
                            "LLM.int8 amplifies last-bit differences)")
     del model
 
-print(f"check_bnb: {'all passed' if not failures else str(len(failures)) + ' failed'}")
-sys.exit(1 if failures else 0)
+check.exit("check_bnb")

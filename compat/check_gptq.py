@@ -28,7 +28,6 @@ import sys
 
 import numpy as np
 import transformers
-from gguf import GGUFReader
 from transformers import AutoConfig, GPTQConfig
 
 assert transformers.__version__ == "5.23.0", transformers.__version__
@@ -37,15 +36,11 @@ quanta, hf_dir, work = sys.argv[1], sys.argv[2], sys.argv[3]
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(root, "fixtures", "tools"))
 from gptq_dequant import dequantize_dir  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from quanta_weights import Checks, dequantized_linears  # noqa: E402
 
 os.makedirs(work, exist_ok=True)
-failures = []
-
-
-def check(ok: bool, message: str):
-    print(("ok   " if ok else "FAIL ") + message, flush=True)
-    if not ok:
-        failures.append(message)
+check = Checks()
 
 
 def run(*args):
@@ -54,31 +49,11 @@ def run(*args):
 
 config = json.load(open(os.path.join(hf_dir, "config.json")))
 heads, kv_heads = config["num_attention_heads"], config["num_key_value_heads"]
-GGUF_NAMES = {"attn_q": "self_attn.q_proj", "attn_k": "self_attn.k_proj", "attn_v": "self_attn.v_proj",
-              "attn_output": "self_attn.o_proj", "ffn_gate": "mlp.gate_proj", "ffn_up": "mlp.up_proj",
-              "ffn_down": "mlp.down_proj"}
-
-
-def unpermute(w: np.ndarray, n_head: int) -> np.ndarray:
-    """Inverse of convert_hf_to_gguf.py's `permute` (llama.cpp's Q/K row interleave)."""
-    rows = w.shape[0]
-    return w.reshape(n_head, rows // n_head // 2, 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
 
 
 def our_dequantized(directory: str) -> dict:
     path = directory + ".f32.gguf"
-    run("convert", "--quiet", "--force", "--to", "gguf", "--outtype", "f32", directory, path)
-    out = {}
-    for t in GGUFReader(path).tensors:
-        parts = t.name.split(".")
-        if len(parts) != 4 or parts[0] != "blk" or parts[2] not in GGUF_NAMES:
-            continue
-        w = np.array(t.data, dtype=np.float32).reshape([int(x) for x in reversed(t.shape)])
-        if parts[2] == "attn_q":
-            w = unpermute(w, heads)
-        elif parts[2] == "attn_k":
-            w = unpermute(w, kv_heads)
-        out[f"model.layers.{parts[1]}.{GGUF_NAMES[parts[2]]}.weight"] = w
+    out = dequantized_linears(quanta, directory, path, heads, kv_heads)
     os.remove(path)
     return out
 
@@ -160,5 +135,4 @@ for name, flags in cases.items():
         print(f"note: {name}: quanta eval has no --dump-logits here; logits not compared")
     del model
 
-print(f"check_gptq: {'all passed' if not failures else str(len(failures)) + ' failed'}")
-sys.exit(1 if failures else 0)
+check.exit("check_gptq")
