@@ -351,11 +351,10 @@ final class MLPProbe {
             let g = gateUp.pointer, a = activation.pointer
             Parallel.forRanges(n, minimumPerTask: 32) { range in
                 for r in range {
-                    let row = g + r * 2 * f, out = a + r * f
-                    for j in 0 ..< f {
-                        let x = row[j]
-                        out[j] = x / (1 + expf(-x)) * row[f + j]
-                    }
+                    // The engine's SwiGLU kernel, so the search scores the MLP as evaluation computes it.
+                    let row = g + r * 2 * f
+                    Elementwise.swiglu(row, row + f, count: f)
+                    (a + r * f).update(from: row, count: f)
                 }
             }
             Gemm.multiplyTransposed(activation.pointer, rows: n, inner: f, down, columns: d, into: output + start * d)
@@ -363,7 +362,3 @@ final class MLPProbe {
         }
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#endif

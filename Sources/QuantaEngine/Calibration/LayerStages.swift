@@ -19,29 +19,17 @@ extension LlamaRunner {
     /// Stage 1: the attention RMSNorm of `state` — the input of q/k/v, in the `normed` scratch
     /// buffer (t × D) until the next call.
     public func stageAttentionInput(layer index: Int, state: UnsafePointer<Float>, tokens t: Int) -> LinearInput {
-        let h = weights.hyperparameters, w = weights.layers[index], d = h.hiddenSize
-        let epsilon = Float(h.rmsNormEpsilon), normedP = normed.pointer
-        parallelRows(t) { r in Elementwise.rmsNorm(state + r * d, w.attentionNorm.pointer, normedP + r * d, count: d, epsilon: epsilon) }
-        return LinearInput(group: .qkv, values: UnsafePointer(normedP), rows: t, columns: d, rowStride: d)
+        let d = weights.hyperparameters.hiddenSize
+        normalizeRows(state, weight: weights.layers[index].attentionNorm, tokens: t)
+        return LinearInput(group: .qkv, values: UnsafePointer(normed.pointer), rows: t, columns: d, rowStride: d)
     }
 
     /// Stage 2: q/k/v (current weights), RoPE and attention; the attention output — the input of
     /// o_proj — is copied into `carry` (t × H·hd) and returned.
     public func stageOutputInput(layer index: Int, state: UnsafePointer<Float>, carry: UnsafeMutablePointer<Float>, tokens t: Int) -> LinearInput {
-        let h = weights.hyperparameters, w = weights.layers[index]
-        let d = h.hiddenSize, hd = h.headDimension, heads = h.headCount, kvHeads = h.kvHeadCount
-        let qkvWidth = (heads + 2 * kvHeads) * hd
+        let h = weights.hyperparameters, heads = h.headCount, hd = h.headDimension
         _ = stageAttentionInput(layer: index, state: state, tokens: t)
-        let normedP = normed.pointer, qkvP = qkv.pointer
-        Gemm.multiplyTransposed(normedP, rows: t, inner: d, w.qkv.pointer, columns: qkvWidth, into: qkvP)
-        let cosP = rope.cosines.withUnsafeBufferPointer { $0.baseAddress! }
-        let sinP = rope.sines.withUnsafeBufferPointer { $0.baseAddress! }
-        let bias = w.qkvBias
-        parallelRows(t) { r in
-            let row = qkvP + r * qkvWidth
-            if let bias { for j in 0 ..< qkvWidth { row[j] += bias.pointer[j] } }
-            for head in 0 ..< heads + kvHeads { self.rope.apply(row + head * hd, position: r, cos: cosP, sin: sinP) }
-        }
+        projectQKV(weights.layers[index], tokens: t)
         attend(tokens: t)
         carry.update(from: attention.pointer, count: t * heads * hd)
         return LinearInput(group: .output, values: UnsafePointer(carry), rows: t, columns: heads * hd, rowStride: heads * hd)
@@ -53,12 +41,12 @@ extension LlamaRunner {
     public func stageGateUpInput(layer index: Int, state: UnsafeMutablePointer<Float>, carry: UnsafePointer<Float>, tokens t: Int) -> LinearInput {
         let h = weights.hyperparameters, w = weights.layers[index]
         let d = h.hiddenSize, q = h.headCount * h.headDimension
-        let epsilon = Float(h.rmsNormEpsilon), normedP = normed.pointer, hiddenP = hidden.pointer
+        let hiddenP = hidden.pointer
         loadHidden(state, rows: t)
         Gemm.multiplyTransposed(carry, rows: t, inner: q, w.output.pointer, columns: d, into: hiddenP, accumulate: true)
         storeHidden(state, rows: t)
-        parallelRows(t) { r in Elementwise.rmsNorm(hiddenP + r * d, w.mlpNorm.pointer, normedP + r * d, count: d, epsilon: epsilon) }
-        return LinearInput(group: .gateUp, values: UnsafePointer(normedP), rows: t, columns: d, rowStride: d)
+        normalizeRows(hiddenP, weight: w.mlpNorm, tokens: t)
+        return LinearInput(group: .gateUp, values: UnsafePointer(normed.pointer), rows: t, columns: d, rowStride: d)
     }
 
     /// Stage 4: gate/up (current weights) and SwiGLU on the MLP norm of `state`; the SwiGLU output
@@ -66,8 +54,8 @@ extension LlamaRunner {
     public func stageDownInput(layer index: Int, state: UnsafePointer<Float>, carry: UnsafeMutablePointer<Float>, tokens t: Int) -> LinearInput {
         let h = weights.hyperparameters, w = weights.layers[index]
         let d = h.hiddenSize, f = h.intermediateSize
-        let epsilon = Float(h.rmsNormEpsilon), normedP = normed.pointer, gateUpP = gateUp.pointer
-        parallelRows(t) { r in Elementwise.rmsNorm(state + r * d, w.mlpNorm.pointer, normedP + r * d, count: d, epsilon: epsilon) }
+        let normedP = normed.pointer, gateUpP = gateUp.pointer
+        normalizeRows(state, weight: w.mlpNorm, tokens: t)
         Gemm.multiplyTransposed(normedP, rows: t, inner: d, w.gateUp.pointer, columns: 2 * f, into: gateUpP)
         parallelRows(t) { r in
             Elementwise.swiglu(gateUpP + r * 2 * f, gateUpP + r * 2 * f + f, count: f)

@@ -48,11 +48,7 @@ public final class LlamaRunner: @unchecked Sendable {
         for layer in 0 ..< h.layerCount { runLayer(layer, tokens: t) }
         let rows = t - outputFrom
         let d = h.hiddenSize
-        let hiddenPointer = hidden.pointer + outputFrom * d
-        parallelRows(rows) { r in
-            Elementwise.rmsNorm(hiddenPointer + r * d, self.weights.finalNorm.pointer, self.normed.pointer + r * d,
-                                count: d, epsilon: Float(h.rmsNormEpsilon))
-        }
+        normalizeRows(hidden.pointer + outputFrom * d, weight: weights.finalNorm, tokens: rows)
         Gemm.multiplyTransposed(normed.pointer, rows: rows, inner: d, weights.lmHead.pointer, columns: h.vocabSize,
                                 into: logitsBuffer.pointer)
         return UnsafeBufferPointer(start: logitsBuffer.pointer, count: rows * h.vocabSize)
@@ -80,29 +76,14 @@ public final class LlamaRunner: @unchecked Sendable {
     public func runLayer(_ index: Int, tokens t: Int, capture: ((LinearInput) -> Void)?, stopAfter: LinearGroup?) {
         let h = weights.hyperparameters
         let w = weights.layers[index]
-        let d = h.hiddenSize, hd = h.headDimension, f = h.intermediateSize
-        let heads = h.headCount, kvHeads = h.kvHeadCount
-        let qkvWidth = (heads + 2 * kvHeads) * hd
-        let epsilon = Float(h.rmsNormEpsilon)
-        let hiddenP = hidden.pointer, normedP = normed.pointer, qkvP = qkv.pointer
+        let d = h.hiddenSize, hd = h.headDimension, f = h.intermediateSize, heads = h.headCount
+        let hiddenP = hidden.pointer, normedP = normed.pointer
 
         // Attention block.
-        parallelRows(t) { r in Elementwise.rmsNorm(hiddenP + r * d, w.attentionNorm.pointer, normedP + r * d, count: d, epsilon: epsilon) }
+        normalizeRows(hiddenP, weight: w.attentionNorm, tokens: t)
         capture?(LinearInput(group: .qkv, values: UnsafePointer(normedP), rows: t, columns: d, rowStride: d))
         if stopAfter == .qkv { return }
-        if let int8 = w.int8?.qkv {
-            int8.apply(normedP, rows: t, inputStride: d, into: qkvP, outputStride: qkvWidth, accumulate: false)
-        } else {
-            Gemm.multiplyTransposed(normedP, rows: t, inner: d, w.qkv.pointer, columns: qkvWidth, into: qkvP)
-        }
-        let cosP = rope.cosines.withUnsafeBufferPointer { $0.baseAddress! }
-        let sinP = rope.sines.withUnsafeBufferPointer { $0.baseAddress! }
-        let bias = w.qkvBias
-        parallelRows(t) { r in
-            let row = qkvP + r * qkvWidth
-            if let bias { for j in 0 ..< qkvWidth { row[j] += bias.pointer[j] } }
-            for head in 0 ..< heads + kvHeads { self.rope.apply(row + head * hd, position: r, cos: cosP, sin: sinP) }
-        }
+        projectQKV(w, tokens: t)
         attend(tokens: t)
         capture?(LinearInput(group: .output, values: UnsafePointer(attention.pointer), rows: t, columns: heads * hd, rowStride: heads * hd))
         if stopAfter == .output { return }
@@ -114,7 +95,7 @@ public final class LlamaRunner: @unchecked Sendable {
         }
 
         // MLP block.
-        parallelRows(t) { r in Elementwise.rmsNorm(hiddenP + r * d, w.mlpNorm.pointer, normedP + r * d, count: d, epsilon: epsilon) }
+        normalizeRows(hiddenP, weight: w.mlpNorm, tokens: t)
         capture?(LinearInput(group: .gateUp, values: UnsafePointer(normedP), rows: t, columns: d, rowStride: d))
         if stopAfter == .gateUp { return }
         let gateUpP = gateUp.pointer
@@ -131,6 +112,35 @@ public final class LlamaRunner: @unchecked Sendable {
             int8.apply(gateUpP, rows: t, inputStride: 2 * f, into: hiddenP, outputStride: d, accumulate: true)
         } else {
             downProjection(w, tokens: t)
+        }
+    }
+
+    /// RMSNorm of the first `t` rows of `source` (row stride D) with `weight`, into the `normed` scratch.
+    func normalizeRows(_ source: UnsafePointer<Float>, weight: FloatBuffer, tokens t: Int) {
+        let h = weights.hyperparameters, d = h.hiddenSize
+        let epsilon = Float(h.rmsNormEpsilon), normedP = normed.pointer, weightP = weight.pointer
+        parallelRows(t) { r in Elementwise.rmsNorm(source + r * d, weightP, normedP + r * d, count: d, epsilon: epsilon) }
+    }
+
+    /// q/k/v of the `normed` rows (+ bias) into `qkv`, then RoPE on the q and k heads (the first
+    /// heads + kvHeads heads of each row; the v heads follow them unrotated).
+    func projectQKV(_ w: LlamaLayerWeights, tokens t: Int) {
+        let h = weights.hyperparameters
+        let d = h.hiddenSize, hd = h.headDimension, heads = h.headCount, kvHeads = h.kvHeadCount
+        let qkvWidth = (heads + 2 * kvHeads) * hd
+        let normedP = normed.pointer, qkvP = qkv.pointer
+        if let int8 = w.int8?.qkv {
+            int8.apply(normedP, rows: t, inputStride: d, into: qkvP, outputStride: qkvWidth, accumulate: false)
+        } else {
+            Gemm.multiplyTransposed(normedP, rows: t, inner: d, w.qkv.pointer, columns: qkvWidth, into: qkvP)
+        }
+        let cosP = rope.cosines.withUnsafeBufferPointer { $0.baseAddress! }
+        let sinP = rope.sines.withUnsafeBufferPointer { $0.baseAddress! }
+        let bias = w.qkvBias
+        parallelRows(t) { r in
+            let row = qkvP + r * qkvWidth
+            if let bias { for j in 0 ..< qkvWidth { row[j] += bias.pointer[j] } }
+            for head in 0 ..< heads + kvHeads { self.rope.apply(row + head * hd, position: r, cos: cosP, sin: sinP) }
         }
     }
 
