@@ -1,4 +1,5 @@
 import Foundation
+import QuantaCore
 import Testing
 @testable import QuantaEngine
 

@@ -68,19 +68,6 @@ enum TorchFixtures {
 
     static func bytes(of view: TensorView) -> [UInt8] { view.withUnsafeBytes { Array($0) } }
 
-    /// Deterministic pseudo-random numbers (SplitMix64) for mutation tests.
-    struct SplitMix64 {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
-    }
-
     /// Writes `bytes` to a fresh scratch file and returns its path.
     static func scratchFile(_ bytes: [UInt8], name: String, in directory: String) throws -> String {
         let path = directory + "/" + name

@@ -118,7 +118,7 @@ struct TorchHostileTests {
         let original = try TorchFixtures.bytes(atPath: TorchFixtures.path(stem + ".pt"))
         let folder = try FixturePaths.scratchDirectory("quanta-torch-mutate")
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        var random = TorchFixtures.SplitMix64(state: 0x5EED_0000 + UInt64(original.count))
+        var random = SplitMix64(seed: 0x5EED_0000 + UInt64(original.count))
         var refused = 0, accepted = 0
         for round in 0 ..< 1500 {
             var bytes = original
@@ -144,7 +144,7 @@ struct TorchHostileTests {
         let file = try TorchFile(path: TorchFixtures.path(stem + ".pt"))
         let record = try #require(file.zip.entry(named: file.archiveName + "/data.pkl"))
         let original = Array(try file.file.bytes(offset: record.dataOffset, count: record.size, context: "data.pkl"))
-        var random = TorchFixtures.SplitMix64(state: 0xFACE_0000 + UInt64(original.count))
+        var random = SplitMix64(seed: 0xFACE_0000 + UInt64(original.count))
         var refused = 0
         for _ in 0 ..< rounds {
             var bytes = original

@@ -15,7 +15,7 @@ struct TorchZipTests {
 
     @Test("split, parallel and combined CRCs equal the one-pass CRC")
     func crcCombine() {
-        var random = TorchFixtures.SplitMix64(state: 77)
+        var random = SplitMix64(seed: 77)
         let bytes = (0 ..< (21 << 20) + 13).map { _ in UInt8(truncatingIfNeeded: random.next()) }
         bytes.withUnsafeBytes { raw in
             let sequential = ZipCRC32.update(0, raw)

@@ -17,7 +17,7 @@ struct AWQPackingTests {
 
     @Test("pack → read back every value", arguments: [(1, 8), (3, 16), (5, 64)])
     func roundTrip(rows: Int, columns: Int) {
-        var generator = AWQTestRandom(seed: UInt64(rows * 1000 + columns))
+        var generator = SplitMix64(seed: UInt64(rows * 1000 + columns))
         let values = (0 ..< rows * columns).map { _ in UInt8(generator.next() % 16) }
         let packed = values.withUnsafeBufferPointer { AWQPacking.pack($0, rows: rows, columns: columns) }
         #expect(packed.count == rows * columns / 8)
@@ -31,7 +31,7 @@ struct AWQPackingTests {
     }
 
     static func quantizedSample(rows: Int, columns: Int, groupSize: Int, seed: UInt64) -> AWQQuantizedWeight {
-        var generator = AWQTestRandom(seed: seed)
+        var generator = SplitMix64(seed: seed)
         let weights = (0 ..< rows * columns).map { _ in Float(Int(generator.next() % 2001) - 1000) / 700 }
         return weights.withUnsafeBufferPointer { AWQGroupQuantizer.quantize($0.baseAddress!, rows: rows, columns: columns, groupSize: groupSize) }
     }
@@ -80,15 +80,3 @@ struct AWQPackingTests {
     }
 }
 
-/// A tiny deterministic generator for test data.
-struct AWQTestRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

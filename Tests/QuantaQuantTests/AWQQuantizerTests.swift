@@ -40,7 +40,7 @@ struct AWQQuantizerTests {
 
     @Test("fake quantization equals quantize → dequantize")
     func fakeQuantizeMatches() {
-        var generator = AWQTestRandom(seed: 11)
+        var generator = SplitMix64(seed: 11)
         let weights = (0 ..< 8 * 64).map { _ in Float(Int(generator.next() % 2001) - 1000) / 333 }
         let q = weights.withUnsafeBufferPointer { AWQGroupQuantizer.quantize($0.baseAddress!, rows: 8, columns: 64, groupSize: 32) }
         var fake = [Float](repeating: 0, count: weights.count)
@@ -91,7 +91,7 @@ struct AWQQuantizerTests {
 
     @Test("scaled fake quantization: Q(W·s)/s, and s = 1 is plain fake quantization")
     func scaledFakeQuantize() {
-        var generator = AWQTestRandom(seed: 5)
+        var generator = SplitMix64(seed: 5)
         let w = (0 ..< 4 * 32).map { _ in Float(Int(generator.next() % 2001) - 1000) / 500 }
         var plain = [Float](repeating: 0, count: w.count), scaled = plain
         w.withUnsafeBufferPointer { src in
@@ -106,7 +106,7 @@ struct AWQQuantizerTests {
 
     @Test("clip search: never worse than no clipping on its own samples; an outlier gets clipped")
     func clipSearch() {
-        var generator = AWQTestRandom(seed: 9)
+        var generator = SplitMix64(seed: 9)
         let rows = 8, columns = 32, n = 64
         var w = (0 ..< rows * columns).map { _ in Float(Int(generator.next() % 2001) - 1000) / 1000 }
         w[3] = 12   // one huge weight in row 0, group 0
@@ -133,7 +133,7 @@ struct AWQQuantizerTests {
 
     @Test("folding scales into a norm and a linear leaves norm → linear unchanged; linear → linear likewise")
     func folding() {
-        var generator = AWQTestRandom(seed: 21)
+        var generator = SplitMix64(seed: 21)
         func random(_ n: Int) -> [Float] { (0 ..< n).map { _ in Float(Int(generator.next() % 2001) - 1000) / 700 } }
         let d = 8, rows = 4
         let x = random(d), s = (0 ..< d).map { _ in Float(0.25 + Double(generator.next() % 100) / 25) }

@@ -97,7 +97,7 @@ struct GPTQPackingTests {
 
     @Test("pack → unpack round trips random codes and zeros", arguments: [2, 3, 4, 8])
     func roundTrip(bits: Int) {
-        var generator = SplitMixForTests(seed: UInt64(bits))
+        var generator = SplitMix64(seed: UInt64(bits))
         let rows = 64, columns = 96, groups = 3
         let maxq = UInt64((1 << bits) - 1)
         let codes = (0 ..< rows * columns).map { _ in UInt8(generator.next() % (maxq + 1)) }
@@ -146,17 +146,7 @@ struct GPTQPackingTests {
     }
 }
 
-/// SplitMix64 for test data (the engine's copy is not visible from this target).
-struct SplitMixForTests {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Uniform in [−1, 1).
+extension SplitMix64 {
+    /// Uniform in [−1, 1), for test data.
     mutating func signedUnit() -> Float { Float(next() >> 40) / Float(1 << 23) - 1 }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import QuantaCore
 import Testing
 @testable import QuantaQuant
 
@@ -10,7 +11,7 @@ struct GPTQProblem {
     var hessian: [Double]
 
     init(rows: Int, columns: Int, samples: Int = 400, seed: UInt64 = 1) {
-        var g = SplitMixForTests(seed: seed)
+        var g = SplitMix64(seed: seed)
         self.rows = rows
         self.columns = columns
         weights = (0 ..< rows * columns).map { _ in g.signedUnit() * 0.05 }
@@ -328,7 +329,7 @@ struct GPTQSolverTests {
 
     @Test("the Hessian accumulator equals 2·XᵀX/n, across staging flushes and row strides")
     func hessianAccumulation() {
-        var g = SplitMixForTests(seed: 4)
+        var g = SplitMix64(seed: 4)
         let columns = 200, rows = 300, stride = 210
         let x = (0 ..< rows * stride).map { _ in g.signedUnit() }
         let accumulator = GPTQHessian(columns: columns, stagingRows: 128)
@@ -380,7 +381,7 @@ struct GPTQGridTests {
 
     @Test("the range search never does worse than min/max and only ever shrinks the range", arguments: [true, false])
     func rangeSearch(sym: Bool) {
-        var g = SplitMixForTests(seed: 8)
+        var g = SplitMix64(seed: 8)
         var values = (0 ..< 64).map { _ in g.signedUnit() * 0.1 }
         values[17] = 0.9   // one outlier
         values.withUnsafeBufferPointer { b in

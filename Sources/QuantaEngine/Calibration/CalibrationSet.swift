@@ -1,3 +1,5 @@
+import QuantaCore
+
 /// Calibration windows: `count` random windows of `length` tokens from a tokenized text, as the
 /// GPTQ reference samples them (`i = randint(0, len − length − 1)`; `tokens[i ..< i + length]`),
 /// with a seeded generator so runs repeat exactly.
@@ -16,18 +18,5 @@ public struct CalibrationSet: Sendable {
             return Array(tokens[start ..< start + length])
         }
         self.seed = seed
-    }
-}
-
-/// SplitMix64 (Steele, Lea, Flood 2014): a tiny, fast, well-mixed deterministic generator.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,0 +1,16 @@
+/// SplitMix64 (Steele, Lea, Flood 2014): a tiny, fast, well-mixed deterministic generator.
+/// Calibration windows are drawn with it (bench/gptqmodel_quantize.py reproduces the same
+/// sequence in Python), and tests use it for reproducible data.
+public struct SplitMix64: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    /// A value in 0 ..< bound (bound > 0), by modulo as the calibration sampler uses it.
+    public mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
+}
