@@ -45,14 +45,12 @@ public enum Dequantizer {
             guard let blocks = q.component("weight") else { throw GraphError.missingTensor(name: name + " (blocks)", context: "GGUF tensor") }
             let count = try ShapeMath.elementCount(q.shape, context: name)
             return try blocks.withUnsafeBytes { try GGMLCodec.dequantize(type, bytes: $0, count: count) }
-        case .bnb4, .bnbInt8:  // bitsandbytes (hook for issue 6)
+        case .bnb4, .bnbInt8:  // bitsandbytes NF4/FP4 (+ double quant) and LLM.int8
             return try BnbTensorDecoder.decode(q, name: name)
-        case .awq:  // AutoAWQ GEMM layout (issue 8)
+        case .awq:  // AutoAWQ GEMM layout
             return try AWQTensorDecoder.decode(q, name: name)
-        case .gptq:  // GPTQ layout, decoded through g_idx (issue 7)
+        case .gptq:  // GPTQ layout, decoded through g_idx
             return try GPTQTensorDecoder.decode(q, name: name)
-        default:
-            throw GraphError.unsupported("tensor '\(name)': decoding \(q.scheme) is not built yet")
         }
     }
 

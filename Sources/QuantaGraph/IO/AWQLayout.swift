@@ -18,15 +18,9 @@ public enum AWQLayout {
 
     public static func importTensors(quantization: JSONObject, tensors: [GraphTensor], source: String) throws -> [GraphTensor] {
         let key = "quantization_config"
-        func int(_ name: String, default value: Int?) throws -> Int {
-            if let v = quantization[name]?.intValue { return v }
-            var absent = quantization[name] == nil
-            if case .null? = quantization[name] { absent = true }
-            if let value, absent { return value }
-            throw GraphError.invalidConfig(path: source, key: "\(key).\(name)", reason: "must be an integer")
-        }
-        let bits = try int("bits", default: 4)
-        let groupSize = try int("group_size", default: nil)
+        let config = QuantizationConfigReader(object: quantization, source: source)
+        let bits = try config.int("bits", default: 4)
+        let groupSize = try config.int("group_size", default: nil)
         guard bits == 4 else {
             throw GraphError.unsupported("\(source): AWQ checkpoints with \(bits)-bit weights are not readable (the GEMM layout is 4-bit)")
         }

@@ -26,25 +26,11 @@ public enum GPTQLayout {
 
     public static func importTensors(quantization: JSONObject, tensors: [GraphTensor], source: String) throws -> [GraphTensor] {
         let key = "quantization_config"
-        func int(_ name: String, default value: Int?) throws -> Int {
-            if let v = quantization[name]?.intValue { return v }
-            var absent = quantization[name] == nil
-            if case .null? = quantization[name] { absent = true }
-            if let value, absent { return value }
-            throw GraphError.invalidConfig(path: source, key: "\(key).\(name)", reason: "must be an integer")
-        }
-        func bool(_ name: String, default value: Bool) throws -> Bool {
-            guard let entry = quantization[name] else { return value }
-            if case .null = entry { return value }
-            guard let b = entry.boolValue else {
-                throw GraphError.invalidConfig(path: source, key: "\(key).\(name)", reason: "must be true or false")
-            }
-            return b
-        }
-        let bits = try int("bits", default: nil)
-        let groupSize = try int("group_size", default: 128)
-        let descAct = try bool("desc_act", default: false)
-        let sym = try bool("sym", default: true)
+        let config = QuantizationConfigReader(object: quantization, source: source)
+        let bits = try config.int("bits", default: nil)
+        let groupSize = try config.int("group_size", default: 128)
+        let descAct = try config.bool("desc_act", default: false)
+        let sym = try config.bool("sym", default: true)
         guard [2, 3, 4, 8].contains(bits) else {
             throw GraphError.unsupported("\(source): GPTQ checkpoints with \(bits)-bit weights are not readable (2, 3, 4 and 8 are)")
         }
