@@ -32,11 +32,12 @@ public struct GPTQOptions: Sendable {
 extension GPTQOptions {
     /// The options from plain values (what the CLI parses).
     public init(method: Method, bits: Int, groupSize: Int, sym: Bool, actOrder: Bool, staticGroups: Bool, dampPercent: Double,
-                groupAwareOrder: Bool = false, mseNorm: Double = 0,
+                groupAwareOrder: Bool = false, mseNorm: Double = 0, refitScales: Bool = false,
                 calibration: CalibrationOptions, maxShardSize: Int = 5_000_000_000, force: Bool = false) {
         self.init(method: method, configuration: GPTQConfiguration(bits: bits, groupSize: groupSize, sym: sym, actOrder: actOrder,
                                                                    staticGroups: staticGroups, dampPercent: dampPercent,
-                                                                   groupAwareOrder: groupAwareOrder, mseNorm: mseNorm),
+                                                                   groupAwareOrder: groupAwareOrder, mseNorm: mseNorm,
+                                                                   refitScales: refitScales),
                   calibration: calibration, maxShardSize: maxShardSize, force: force)
     }
 
@@ -47,8 +48,8 @@ extension GPTQOptions {
         if c.staticGroups && c.groupSize == -1 {
             throw KitError.invalidOption("--static-groups needs groups (a --group-size other than -1)")
         }
-        if method == .rtn && (c.actOrder || c.staticGroups || c.groupAwareOrder) {
-            throw KitError.invalidOption("--act-order, --act-group-aware and --static-groups need calibration; they do not apply to --method rtn")
+        if method == .rtn && (c.actOrder || c.staticGroups || c.groupAwareOrder || c.refitScales) {
+            throw KitError.invalidOption("--act-order, --act-group-aware, --static-groups and --refit-scales need calibration; they do not apply to --method rtn")
         }
     }
 }
@@ -78,6 +79,9 @@ public struct GPTQSummary: Sendable {
     /// Linears whose damp had to be raised for the Cholesky to succeed, with the damp used.
     public var dampRaised: [(name: String, damp: Double)]
     public var deadColumns: Int
+    /// The scale refit summed over linears (nil when it did not run).
+    public var refit: GPTQScaleRefit.Report?
+    public var refitRows: Int = 0
     public var timings: GPTQTimings
     public var passSeconds: Double
     public var seconds: Double
@@ -95,6 +99,10 @@ public struct GPTQSummary: Sendable {
             if !dampRaised.isEmpty {
                 lines.append("damp raised for \(dampRaised.count) linear(s): " + dampRaised.map { String(format: "%@ → %.4g", $0.name, $0.damp) }.joined(separator: ", "))
             }
+            if let refit, refit.errorBefore > 0 {
+                lines.append(String(format: "scale refit: %d of %d rows changed, calibration output error %.2f %% lower",
+                                    refit.rowsChanged, refitRows, 100 * (1 - refit.errorAfter / refit.errorBefore)))
+            }
             if deadColumns > 0 { lines.append("\(deadColumns) dead input column(s) (never active in calibration) were zeroed") }
         } else {
             lines.append(String(format: "time %.1f s (quantization %.2f s)", seconds, passSeconds))
@@ -108,7 +116,9 @@ public struct GPTQSummary: Sendable {
             ("output", .string(output)), ("method", .string(method.rawValue)), ("bits", .int(Int64(c.bits))),
             ("group_size", .int(Int64(c.groupSize))), ("act_order", .bool(c.actOrder)), ("static_groups", .bool(c.staticGroups)),
             ("sym", .bool(c.sym)), ("damp_percent", .double(c.dampPercent)), ("act_group_aware", .bool(c.groupAwareOrder)),
-            ("mse", .double(c.mseNorm)), ("bits_per_weight", .double(bitsPerWeight)),
+            ("mse", .double(c.mseNorm)), ("refit_scales", .bool(c.refitScales)),
+            ("refit_error_reduction", refit.map { $0.errorBefore > 0 ? .double(1 - $0.errorAfter / $0.errorBefore) : .null } ?? .null),
+            ("bits_per_weight", .double(bitsPerWeight)),
             ("quantized_tensors", .int(Int64(quantizedTensors))), ("quantized_weights", .int(Int64(quantizedWeights))),
             ("windows", .int(Int64(windows))), ("dead_columns", .int(Int64(deadColumns))),
             ("damp_raised", .object(JSONObject(dampRaised.map { ($0.name, .double($0.damp)) }))),
@@ -130,6 +140,14 @@ public enum GPTQQuantizer {
                 ("mlp.gate_proj", f, d), ("mlp.up_proj", f, d), ("mlp.down_proj", d, f)]
     }
 
+    /// The refit reports of every linear added up; nil when none ran.
+    static func refitTotal(_ reports: [GPTQScaleRefit.Report]) -> GPTQScaleRefit.Report? {
+        guard !reports.isEmpty else { return nil }
+        return GPTQScaleRefit.Report(rowsChanged: reports.reduce(0) { $0 + $1.rowsChanged },
+                                     errorBefore: reports.reduce(0) { $0 + $1.errorBefore },
+                                     errorAfter: reports.reduce(0) { $0 + $1.errorAfter })
+    }
+
     /// Reads `input`, quantizes it and writes a Hugging Face directory at `output` (atomically).
     public static func quantize(input: String, output: String, options: GPTQOptions) throws -> GPTQSummary {
         let start = DispatchTime.now().uptimeNanoseconds
@@ -147,6 +165,8 @@ public enum GPTQQuantizer {
                            bitsPerWeight: storedBits / Double(max(weights, 1)), windows: result.windows,
                            dampRaised: raised.map { (name: $0.0, damp: $0.1) },
                            deadColumns: result.reports.values.reduce(0) { $0 + $1.deadColumns },
+                           refit: refitTotal(result.reports.values.compactMap(\.refit)),
+                           refitRows: result.linears.values.reduce(0) { $0 + $1.rows },
                            timings: result.timings, passSeconds: result.seconds, seconds: seconds)
     }
 

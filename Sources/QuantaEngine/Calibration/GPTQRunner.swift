@@ -106,15 +106,23 @@ public final class GPTQRunner {
                receive: (Int, String, GPTQQuantizedLinear, GPTQSolveReport) throws -> Void) throws {
         var start = DispatchTime.now().uptimeNanoseconds
         let name = "model.layers.\(layer).\(group.modules[0]) (\(group.modules.count > 1 ? "group" : "linear"))"
-        let inverse = try GPTQInverseHessian(hessian: hessian.matrix(), columns: hessian.columns, order: configuration.ordering,
+        let matrix = hessian.matrix()
+        let inverse = try GPTQInverseHessian(hessian: matrix, columns: hessian.columns, order: configuration.ordering,
                                              dampPercent: configuration.dampPercent, name: name)
         timings.factor += seconds(since: start)
         start = DispatchTime.now().uptimeNanoseconds
         for module in group.modules {
             let slot = try runner.weights.linear(layer: layer, module: module)
-            let (linear, values, report) = try GPTQSolver.solve(weights: UnsafePointer(slot.pointer), rows: slot.rows, columns: slot.columns,
+            var (linear, values, report) = try GPTQSolver.solve(weights: UnsafePointer(slot.pointer), rows: slot.rows, columns: slot.columns,
                                                                  inverse: inverse, configuration: configuration,
                                                                  name: "model.layers.\(layer).\(module).weight")
+            if configuration.refitScales {
+                // Against the original weights, still in the slot.
+                let refit = GPTQScaleRefit.refit(&linear, weights: UnsafePointer(slot.pointer), hessian: matrix,
+                                                 dampPercent: inverse.dampPercent)
+                values = refit.dequantized
+                report.refit = refit.report
+            }
             values.withUnsafeBufferPointer { slot.pointer.update(from: $0.baseAddress!, count: slot.rows * slot.columns) }
             try receive(layer, module, linear, report)
         }

@@ -30,6 +30,8 @@ struct GPTQFlags: ParsableArguments {
     var actGroupAware = false
     @Option(name: .long, help: "GPTQ/RTN: grid search for each group's range minimizing Σ|w − q|^N (the reference's mse option; 0 = off, 2 is fastest).")
     var mse: Double = 0
+    @Flag(name: .customLong("refit-scales"), help: "GPTQ: after the sweep, re-solve each row's group scales for the least calibration output error with the codes fixed (layout unchanged).")
+    var refitScales = false
     @Option(name: .customLong("calib"), help: "Calibration text (UTF-8), tokenized with the model's tokenizer.")
     var calib: String = CalibrationOptions.defaultTextPath
     @Option(name: .customLong("calib-samples"), help: "Calibration windows.") var calibSamples: Int = 128
@@ -40,7 +42,7 @@ struct GPTQFlags: ParsableArguments {
         let calibration = CalibrationOptions(textPath: calib, samples: calibSamples, sequenceLength: calibSeqlen, seed: seed)
         guard let groupSize = groupSize.value else { throw ValidationError("--group-size auto is for --method awq; GPTQ/RTN take a number or -1") }
         let options = GPTQOptions(method: method, bits: bits, groupSize: groupSize, sym: symmetry == .sym, actOrder: actOrder,
-                                  staticGroups: staticGroups, dampPercent: damp, groupAwareOrder: actGroupAware, mseNorm: mse,
+                                  staticGroups: staticGroups, dampPercent: damp, groupAwareOrder: actGroupAware, mseNorm: mse, refitScales: refitScales,
                                   calibration: calibration,
                                   maxShardSize: maxShardSize, force: force)
         do { try options.validate() } catch { throw ValidationError("\(error)") }

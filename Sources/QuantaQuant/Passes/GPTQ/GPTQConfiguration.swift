@@ -23,9 +23,14 @@ public struct GPTQConfiguration: Sendable, Equatable {
     /// range by p = 1, 0.99, … (80 steps, down to 0.2) and keep the grid with the least
     /// Σ|w − q|^mseNorm. 0 = off (plain min/max).
     public var mseNorm: Double
+    /// After the sweep, re-solve each row's group scales for the least calibration output error
+    /// with the codes fixed (`GPTQScaleRefit`). Not part of the checkpoint's config: the layout
+    /// is unchanged.
+    public var refitScales: Bool
 
     public init(bits: Int = 4, groupSize: Int = 128, sym: Bool = true, actOrder: Bool = false,
-                staticGroups: Bool = false, dampPercent: Double = 0.01, groupAwareOrder: Bool = false, mseNorm: Double = 0) {
+                staticGroups: Bool = false, dampPercent: Double = 0.01, groupAwareOrder: Bool = false, mseNorm: Double = 0,
+                refitScales: Bool = false) {
         self.bits = bits
         self.groupSize = groupSize
         self.sym = sym
@@ -34,6 +39,7 @@ public struct GPTQConfiguration: Sendable, Equatable {
         self.dampPercent = dampPercent
         self.groupAwareOrder = groupAwareOrder
         self.mseNorm = mseNorm
+        self.refitScales = refitScales
     }
 
     /// The sweep order this configuration asks for.

@@ -59,4 +59,6 @@ public struct GPTQSolveReport: Sendable {
     public var deadColumns: Int
     /// Σ (w − q)² / [H⁻¹]_jj² / 2 over the sweep (the reference's `Losses`), 0 for round-to-nearest.
     public var loss: Double
+    /// What the scale refit did, when it ran.
+    public var refit: GPTQScaleRefit.Report? = nil
 }
