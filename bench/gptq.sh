@@ -2,7 +2,7 @@
 # bench/gptq.sh QUANTA_BIN — GPTQ 4-bit, group size 64, symmetric, on the full SmolLM2-135M-Instruct with
 # 128 × 512 calibration tokens from data/wikitext-2-calibration.txt: Quanta against GPTQModel 7.7.0 on CPU
 # with the same settings and the same calibration windows (bench/gptqmodel_quantize.py reproduces Quanta's
-# window draw). One run each. Prints both wall times (whole process: load, tokenize, quantize, write), the
+# window draw). One run of each tool per seed (SEEDS). Prints both wall times (whole process: load, tokenize, quantize, write), the
 # speed ratio GPTQModel / Quanta (target ≥ 2), peak RSS, and both outputs' perplexity on the shared protocol
 # (`quanta eval --ctx 512 --chunks 40`; Quanta reads GPTQModel's checkpoint through its GPTQ importer).
 #
@@ -12,7 +12,11 @@
 #                   BUILD_CUDA_EXT=0 pip install --no-build-isolation gptqmodel==7.7.0 — pulls torch, ~3 GB)
 #   PYTHON          python3 used to make that venv
 #   MODEL           the GGUF to start from (default models/SmolLM2-135M-Instruct.Q4_1.gguf)
-#   GPTQ_ARGS       extra flags for both sides' settings: ACT_ORDER=1 adds --act-order / desc_act=True
+#   ACT_ORDER=1     both sides quantize in act-order (--act-order / desc_act=True)
+#   MSE=N           both sides search each group's range for the least Σ|w − q|^N (GPTQ's `mse`; default 0)
+#   SEEDS           calibration-window seeds, one run of each tool per seed (default "0"); with several the
+#                   table ends with the mean PPL and the speed ratio of the summed wall times
+#   QUANTA_ARGS     extra flags for Quanta only (e.g. --refit-scales; GPTQModel has no counterpart)
 #   BENCH_MAX_LOAD  wait (up to BENCH_LOAD_WAIT s) until the 1-minute load average is below this (default: cores)
 set -euo pipefail
 
@@ -30,7 +34,8 @@ BENCH_MAX_LOAD=${BENCH_MAX_LOAD:-$CORES}
 BENCH_LOAD_WAIT=${BENCH_LOAD_WAIT:-600}
 CALIB=$ROOT/data/wikitext-2-calibration.txt
 TEXT=$ROOT/data/wikitext-2-raw-test.txt
-BITS=4 GROUP=64 SAMPLES=128 SEQLEN=512 SEED=0 DAMP=0.01
+BITS=4 GROUP=64 SAMPLES=128 SEQLEN=512 DAMP=0.01
+SEEDS=${SEEDS:-0}
 ACT_FLAG=() DESC_FLAG=()
 if [ "${ACT_ORDER:-0}" = 1 ]; then ACT_FLAG=(--act-order); DESC_FLAG=(--desc-act); fi
 # MSE=N: both tools search each group's range for the least Σ|w − q|^N (GPTQ's `mse` option).
@@ -82,34 +87,43 @@ ppl() { "$QUANTA" eval --quiet "$1" --text "$TEXT" --ctx 512 --chunks 40 --json 
 
 echo "date:     $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "machine:  $CORES cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(awk '/MemTotal/ {printf "%.1f GiB RAM", $2/1048576}' /proc/meminfo)"
-echo "settings: GPTQ ${BITS}-bit, group size $GROUP, sym, damp $DAMP, true-sequential, ${SAMPLES} × ${SEQLEN} tokens of $(basename "$CALIB"), seed $SEED$([ "${ACT_ORDER:-0}" = 1 ] && echo ", act-order"), mse $MSE"
+echo "settings: GPTQ ${BITS}-bit, group size $GROUP, sym, damp $DAMP, true-sequential, ${SAMPLES} × ${SEQLEN} tokens of $(basename "$CALIB"), seed(s) $SEEDS$([ "${ACT_ORDER:-0}" = 1 ] && echo ", act-order"), mse $MSE${QUANTA_ARGS:+, quanta also: $QUANTA_ARGS}"
 
-# --- Quanta -------------------------------------------------------------------------------------------
-rm -rf "$OUT/quanta-out"
-wait_quiet
-/usr/bin/time -v -o "$OUT/quanta.time" "$QUANTA" quantize --method gptq --bits $BITS --group-size $GROUP --sym \
-    --damp $DAMP --calib "$CALIB" --calib-samples $SAMPLES --calib-seqlen $SEQLEN --seed $SEED "${ACT_FLAG[@]}" \
-    "$HF" "$OUT/quanta-out" | tee "$OUT/quanta.log"
-QT=$(wall "$OUT/quanta.time")
+ROWS=$OUT/results.tsv
+: > "$ROWS"
+for SEED in $SEEDS; do
+    # --- Quanta ---------------------------------------------------------------------------------------
+    Q_OUT=$OUT/quanta-out-s$SEED G_OUT=$OUT/gptqmodel-out-s$SEED
+    rm -rf "$Q_OUT"
+    wait_quiet
+    # shellcheck disable=SC2086  # QUANTA_ARGS is a list of flags
+    /usr/bin/time -v -o "$OUT/quanta-s$SEED.time" "$QUANTA" quantize --method gptq --bits $BITS --group-size $GROUP --sym \
+        --damp $DAMP --calib "$CALIB" --calib-samples $SAMPLES --calib-seqlen $SEQLEN --seed $SEED "${ACT_FLAG[@]}" ${QUANTA_ARGS:-} \
+        "$HF" "$Q_OUT" | tee "$OUT/quanta-s$SEED.log"
 
-# --- GPTQModel ----------------------------------------------------------------------------------------
-rm -rf "$OUT/gptqmodel-out"
-wait_quiet
-/usr/bin/time -v -o "$OUT/gptqmodel.time" "$VENV/bin/python" "$HERE/gptqmodel_quantize.py" "$HF" "$OUT/gptqmodel-out" "$CALIB" \
-    --bits $BITS --group-size $GROUP --samples $SAMPLES --seqlen $SEQLEN --seed $SEED --damp $DAMP "${DESC_FLAG[@]}" \
-    > "$OUT/gptqmodel.log" 2>&1 || { tail -30 "$OUT/gptqmodel.log"; exit 1; }
-tail -1 "$OUT/gptqmodel.log"
-GT=$(wall "$OUT/gptqmodel.time")
+    # --- GPTQModel ------------------------------------------------------------------------------------
+    rm -rf "$G_OUT"
+    wait_quiet
+    /usr/bin/time -v -o "$OUT/gptqmodel-s$SEED.time" "$VENV/bin/python" "$HERE/gptqmodel_quantize.py" "$HF" "$G_OUT" "$CALIB" \
+        --bits $BITS --group-size $GROUP --samples $SAMPLES --seqlen $SEQLEN --seed $SEED --damp $DAMP "${DESC_FLAG[@]}" \
+        > "$OUT/gptqmodel-s$SEED.log" 2>&1 || { tail -30 "$OUT/gptqmodel-s$SEED.log"; exit 1; }
+    tail -1 "$OUT/gptqmodel-s$SEED.log"
 
-# --- quality: both on the shared protocol -------------------------------------------------------------
-QP=$(ppl "$OUT/quanta-out")
-GP=$(ppl "$OUT/gptqmodel-out")
+    # --- quality: both on the shared protocol -----------------------------------------------------------
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$SEED" "$(wall "$OUT/quanta-s$SEED.time")" "$(rss "$OUT/quanta-s$SEED.time")" "$(ppl "$Q_OUT")" \
+        "$(wall "$OUT/gptqmodel-s$SEED.time")" "$(rss "$OUT/gptqmodel-s$SEED.time")" "$(ppl "$G_OUT")" >> "$ROWS"
+done
 
-printf '\n%-10s %10s %10s %10s\n' tool "wall s" "RSS MB" PPL
-printf '%-10s %10.1f %10s %10s\n' quanta "$QT" "$(rss "$OUT/quanta.time")" "$QP"
-printf '%-10s %10.1f %10s %10s\n' gptqmodel "$GT" "$(rss "$OUT/gptqmodel.time")" "$GP"
-awk -v g="$GT" -v q="$QT" -v gp="$GP" -v qp="$QP" 'BEGIN {
-    printf "speed ratio GPTQModel / Quanta = %.2f× (target ≥ 2)\n", g / q
-    printf "PPL: Quanta %s vs GPTQModel %s (%s)\n", qp, gp, (qp <= gp ? "equal or better" : "worse")
-    exit !(g / q >= 2 && qp <= gp)
-}'
+# One line per seed, then the sums of wall time and the mean PPL: the seed of the calibration windows
+# moves either tool's PPL by a few tenths on this model, more than the tools differ, so SEEDS="0 1 2"
+# compares the tools rather than one draw.
+awk -F'\t' '
+    BEGIN { printf "\n%-6s %12s %8s %10s %14s %8s %10s\n", "seed", "quanta s", "RSS MB", "PPL", "GPTQModel s", "RSS MB", "PPL" }
+    { printf "%-6s %12.1f %8s %10s %14.1f %8s %10s\n", $1, $2, $3, $4, $5, $6, $7; qt += $2; gt += $5; qp += $4; gp += $7; n++ }
+    END {
+        qp /= n; gp /= n
+        if (n > 1) printf "%-6s %12.1f %8s %10.4f %14.1f %8s %10.4f\n", "mean", qt / n, "", qp, gt / n, "", gp
+        printf "speed ratio GPTQModel / Quanta = %.2f× (target ≥ 2)\n", gt / qt
+        printf "PPL%s: Quanta %.4f vs GPTQModel %.4f (%s)\n", (n > 1 ? " (mean over " n " seeds)" : ""), qp, gp, (qp <= gp ? "equal or better" : "worse")
+        exit !(gt / qt >= 2 && qp <= gp)
+    }' "$ROWS"

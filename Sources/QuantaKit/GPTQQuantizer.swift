@@ -32,12 +32,12 @@ public struct GPTQOptions: Sendable {
 extension GPTQOptions {
     /// The options from plain values (what the CLI parses).
     public init(method: Method, bits: Int, groupSize: Int, sym: Bool, actOrder: Bool, staticGroups: Bool, dampPercent: Double,
-                groupAwareOrder: Bool = false, mseNorm: Double = 0, refitScales: Bool = false,
+                groupAwareOrder: Bool = false, mseNorm: Double = 0, refitScales: Bool = false, mseImportance: Bool = false,
                 calibration: CalibrationOptions, maxShardSize: Int = 5_000_000_000, force: Bool = false) {
         self.init(method: method, configuration: GPTQConfiguration(bits: bits, groupSize: groupSize, sym: sym, actOrder: actOrder,
                                                                    staticGroups: staticGroups, dampPercent: dampPercent,
                                                                    groupAwareOrder: groupAwareOrder, mseNorm: mseNorm,
-                                                                   refitScales: refitScales),
+                                                                   refitScales: refitScales, mseImportance: mseImportance),
                   calibration: calibration, maxShardSize: maxShardSize, force: force)
     }
 
@@ -48,8 +48,8 @@ extension GPTQOptions {
         if c.staticGroups && c.groupSize == -1 {
             throw KitError.invalidOption("--static-groups needs groups (a --group-size other than -1)")
         }
-        if method == .rtn && (c.actOrder || c.staticGroups || c.groupAwareOrder || c.refitScales) {
-            throw KitError.invalidOption("--act-order, --act-group-aware, --static-groups and --refit-scales need calibration; they do not apply to --method rtn")
+        if method == .rtn && (c.actOrder || c.staticGroups || c.groupAwareOrder || c.refitScales || c.mseImportance) {
+            throw KitError.invalidOption("--act-order, --act-group-aware, --static-groups, --refit-scales and --mse-importance need calibration; they do not apply to --method rtn")
         }
     }
 }
@@ -91,7 +91,7 @@ public struct GPTQSummary: Sendable {
         let order = c.actOrder ? ", act-order" : (c.groupAwareOrder && method == .gptq ? ", group-aware order" : "")
         var lines = [String(format: "wrote %@: %@ %d-bit, group size %d%@%@%@, %@ (%.3f bits per weight over %d tensors, %d weights)",
                             output, method.rawValue.uppercased(), c.bits, c.groupSize, order,
-                            c.staticGroups ? ", static groups" : "", c.mseNorm > 0 ? String(format: ", mse %g", c.mseNorm) : "", c.sym ? "sym" : "asym", bitsPerWeight, quantizedTensors, quantizedWeights)]
+                            c.staticGroups ? ", static groups" : "", c.mseNorm > 0 ? String(format: ", mse %g%@", c.mseNorm, c.mseImportance ? " importance-weighted" : "") : "", c.sym ? "sym" : "asym", bitsPerWeight, quantizedTensors, quantizedWeights)]
         if method == .gptq {
             let t = timings
             lines.append(String(format: "%d calibration windows; time %.1f s: forward %.1f s, Hessians %.1f s, factorizations %.1f s, solves %.1f s; total with load and write %.1f s",
@@ -116,7 +116,7 @@ public struct GPTQSummary: Sendable {
             ("output", .string(output)), ("method", .string(method.rawValue)), ("bits", .int(Int64(c.bits))),
             ("group_size", .int(Int64(c.groupSize))), ("act_order", .bool(c.actOrder)), ("static_groups", .bool(c.staticGroups)),
             ("sym", .bool(c.sym)), ("damp_percent", .double(c.dampPercent)), ("act_group_aware", .bool(c.groupAwareOrder)),
-            ("mse", .double(c.mseNorm)), ("refit_scales", .bool(c.refitScales)),
+            ("mse", .double(c.mseNorm)), ("mse_importance", .bool(c.mseImportance)), ("refit_scales", .bool(c.refitScales)),
             ("refit_error_reduction", refit.map { $0.errorBefore > 0 ? .double(1 - $0.errorAfter / $0.errorBefore) : .null } ?? .null),
             ("bits_per_weight", .double(bitsPerWeight)),
             ("quantized_tensors", .int(Int64(quantizedTensors))), ("quantized_weights", .int(Int64(quantizedWeights))),
@@ -273,6 +273,8 @@ public enum GPTQQuantizer {
         var extra = JSONObject([])
         if options.method == .gptq { extra["act_group_aware"] = .bool(c.ordering == .groupAware(groupSize: c.groupSize)) }
         if c.mseNorm > 0 { extra["mse"] = .double(c.mseNorm) }
+        if c.mseImportance { extra["mse_importance"] = .bool(true) }
+        if c.refitScales { extra["refit_scales"] = .bool(true) }
         let config = GPTQLayout.quantizationConfig(bits: c.bits, groupSize: c.groupSize, descAct: options.method == .gptq && c.actOrder,
                                                    sym: c.sym, dampPercent: c.dampPercent, staticGroups: c.staticGroups,
                                                    trueSequential: options.method == .gptq, method: options.method.rawValue,

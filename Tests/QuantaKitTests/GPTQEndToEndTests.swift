@@ -157,6 +157,31 @@ struct GPTQEndToEndTests {
         }
     }
 
+    @Test("--refit-scales moves only scales, lowers every linear's calibration error, and is recorded in meta")
+    func refitScales() throws {
+        let base = GPTQConfiguration(bits: 4, groupSize: 32, actOrder: true, mseNorm: 2, mseImportance: true)
+        var refitting = base
+        refitting.refitScales = true
+        let plain = try Self.quantize(GPTQOptions(method: .gptq, configuration: base))
+        let refit = try Self.quantize(GPTQOptions(method: .gptq, configuration: refitting))
+        #expect(plain.reports.values.allSatisfy { $0.refit == nil })
+        for (name, report) in refit.reports {
+            let r = try #require(report.refit, "\(name) has no refit report")
+            #expect(r.errorAfter <= r.errorBefore && r.errorBefore > 0)
+        }
+        #expect(refit.reports.values.contains { ($0.refit?.rowsChanged ?? 0) > 0 })
+        // The first stage sees the same inputs either way: same codes, different scales.
+        let first = "model.layers.0.self_attn.q_proj.weight"
+        let a = try #require(plain.linears[first]), b = try #require(refit.linears[first])
+        #expect(a.codes == b.codes && a.groupIndex == b.groupIndex && a.scales != b.scales)
+        let meta = try #require(refit.graph.config?["quantization_config"]?.objectValue?["meta"]?.objectValue)
+        #expect(meta["refit_scales"]?.boolValue == true && meta["mse_importance"]?.boolValue == true)
+        #expect(throws: (any Error).self) {
+            try GPTQOptions(method: .rtn, configuration: GPTQConfiguration(refitScales: true)).validate()
+        }
+        #expect(throws: (any Error).self) { try GPTQConfiguration(mseImportance: true).validate() }
+    }
+
     @Test("act-order: g_idx cuts the sweep order into groups of group_size; static groups keep the natural order")
     func actOrderGroups() throws {
         let dynamic = try Self.quantize(GPTQOptions(method: .gptq, configuration: GPTQConfiguration(bits: 4, groupSize: 32, actOrder: true)))

@@ -395,6 +395,27 @@ struct GPTQGridTests {
         }
     }
 
+    @Test("the importance-weighted range search: uniform weights change nothing, a heavy weight on the outlier keeps it unclipped")
+    func weightedRangeSearch() {
+        var g = SplitMix64(seed: 8)
+        var values = (0 ..< 64).map { _ in g.signedUnit() * 0.1 }
+        values[17] = 0.9   // the outlier the unweighted search clips
+        let uniform = [Float](repeating: 2, count: 64)   // a power of two: exact scaling, identical comparisons
+        var heavy = [Float](repeating: 1, count: 64)
+        heavy[17] = 1e4
+        values.withUnsafeBufferPointer { b in
+            let v = b.baseAddress!
+            let plain = GPTQGrid.search(v, count: 64, maxq: 15, sym: true, norm: 2)
+            let same = uniform.withUnsafeBufferPointer { GPTQGrid.search(v, count: 64, maxq: 15, sym: true, norm: 2, importance: $0.baseAddress) }
+            #expect(same == plain)
+            let weighted = heavy.withUnsafeBufferPointer { GPTQGrid.search(v, count: 64, maxq: 15, sym: true, norm: 2, importance: $0.baseAddress) }
+            let clipped = { (grid: GPTQGrid) in abs(0.9 - grid.value(grid.code(0.9, maxq: 15))) }
+            #expect(plain.scale < GPTQGrid.fit(v, count: 64, maxq: 15, sym: true).scale)   // unweighted: the outlier is clipped
+            #expect(clipped(weighted) < clipped(plain))
+            #expect(clipped(weighted) <= weighted.scale / 2)
+        }
+    }
+
     @Test("codes round half to even (torch.round) and clamp to 0…maxq")
     func rounding() {
         let grid = GPTQGrid(scale: 1, zero: 8)

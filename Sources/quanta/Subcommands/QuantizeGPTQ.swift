@@ -32,6 +32,8 @@ struct GPTQFlags: ParsableArguments {
     var mse: Double = 0
     @Flag(name: .customLong("refit-scales"), help: "GPTQ: after the sweep, re-solve each row's group scales for the least calibration output error with the codes fixed (layout unchanged).")
     var refitScales = false
+    @Flag(name: .customLong("mse-importance"), help: "GPTQ: with --mse, weigh each weight's error in the range search by its input's mean square activation (Hessian diagonal).")
+    var mseImportance = false
     @Option(name: .customLong("calib"), help: "Calibration text (UTF-8), tokenized with the model's tokenizer.")
     var calib: String = CalibrationOptions.defaultTextPath
     @Option(name: .customLong("calib-samples"), help: "Calibration windows.") var calibSamples: Int = 128
@@ -42,7 +44,7 @@ struct GPTQFlags: ParsableArguments {
         let calibration = CalibrationOptions(textPath: calib, samples: calibSamples, sequenceLength: calibSeqlen, seed: seed)
         guard let groupSize = groupSize.value else { throw ValidationError("--group-size auto is for --method awq; GPTQ/RTN take a number or -1") }
         let options = GPTQOptions(method: method, bits: bits, groupSize: groupSize, sym: symmetry == .sym, actOrder: actOrder,
-                                  staticGroups: staticGroups, dampPercent: damp, groupAwareOrder: actGroupAware, mseNorm: mse, refitScales: refitScales,
+                                  staticGroups: staticGroups, dampPercent: damp, groupAwareOrder: actGroupAware, mseNorm: mse, refitScales: refitScales, mseImportance: mseImportance,
                                   calibration: calibration,
                                   maxShardSize: maxShardSize, force: force)
         do { try options.validate() } catch { throw ValidationError("\(error)") }

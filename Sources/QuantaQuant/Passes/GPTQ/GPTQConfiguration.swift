@@ -27,10 +27,13 @@ public struct GPTQConfiguration: Sendable, Equatable {
     /// with the codes fixed (`GPTQScaleRefit`). Not part of the checkpoint's config: the layout
     /// is unchanged.
     public var refitScales: Bool
+    /// With `mseNorm`: weigh each weight's error in the range search by its input's Hessian diagonal
+    /// (mean square activation), as llama.cpp's importance matrix weighs its scale search.
+    public var mseImportance: Bool
 
     public init(bits: Int = 4, groupSize: Int = 128, sym: Bool = true, actOrder: Bool = false,
                 staticGroups: Bool = false, dampPercent: Double = 0.01, groupAwareOrder: Bool = false, mseNorm: Double = 0,
-                refitScales: Bool = false) {
+                refitScales: Bool = false, mseImportance: Bool = false) {
         self.bits = bits
         self.groupSize = groupSize
         self.sym = sym
@@ -40,6 +43,7 @@ public struct GPTQConfiguration: Sendable, Equatable {
         self.groupAwareOrder = groupAwareOrder
         self.mseNorm = mseNorm
         self.refitScales = refitScales
+        self.mseImportance = mseImportance
     }
 
     /// The sweep order this configuration asks for.
@@ -58,6 +62,9 @@ public struct GPTQConfiguration: Sendable, Equatable {
         guard dampPercent > 0, dampPercent < 1 else { throw GPTQError.invalidDamp(dampPercent) }
         guard mseNorm == 0 || (mseNorm >= 1 && mseNorm <= 8) else {
             throw GPTQError.invalidOption("--mse must be 0 (off) or a norm between 1 and 8 (the reference uses 2.4; 2 is fastest)")
+        }
+        if mseImportance && mseNorm == 0 {
+            throw GPTQError.invalidOption("--mse-importance weighs the range search: it needs --mse N")
         }
         if groupAwareOrder && actOrder {
             throw GPTQError.invalidOption("--act-group-aware orders columns inside fixed groups; it does not combine with --act-order")

@@ -63,8 +63,10 @@ public struct GPTQGrid: Sendable, Equatable {
     /// The grid with the least Σ|w − q|^norm among the min/max grid and its ranges shrunk by
     /// p = 1 − i/100 for i < 80 (the reference `Quantizer.find_params` with `mse`, grid 100,
     /// maxshrink 0.8). Costs 80 passes over the group.
+    /// `importance` (optional, one non-negative weight per value) weighs each value's error, e.g. by its
+    /// input's mean square activation (the Hessian diagonal), as llama.cpp's importance matrix does.
     public static func search(_ values: UnsafePointer<Float>, count: Int, stride: Int = 1, maxq: Int, sym: Bool,
-                              norm: Double, float16: Bool = true) -> GPTQGrid {
+                              norm: Double, float16: Bool = true, importance: UnsafePointer<Float>? = nil) -> GPTQGrid {
         var low: Float = 0, high: Float = 0
         for i in 0 ..< count {
             let v = values[i * stride]
@@ -72,11 +74,11 @@ public struct GPTQGrid: Sendable, Equatable {
             high = max(high, v)
         }
         var best = fit(minimum: low, maximum: high, maxq: maxq, sym: sym, float16: float16)
-        var bestError = best.error(values, count: count, stride: stride, maxq: maxq, norm: norm)
+        var bestError = best.error(values, count: count, stride: stride, maxq: maxq, norm: norm, importance: importance)
         for i in 1 ..< 80 {
             let p = 1 - Float(i) / 100
             let candidate = fit(minimum: p * low, maximum: p * high, maxq: maxq, sym: sym, float16: float16)
-            let error = candidate.error(values, count: count, stride: stride, maxq: maxq, norm: norm)
+            let error = candidate.error(values, count: count, stride: stride, maxq: maxq, norm: norm, importance: importance)
             if error < bestError {
                 best = candidate
                 bestError = error
@@ -85,11 +87,19 @@ public struct GPTQGrid: Sendable, Equatable {
         return best
     }
 
-    /// Σ |w − q(w)|^norm over a group.
+    /// Σ |w − q(w)|^norm over a group, each term times its importance when given.
     @inline(__always)
-    func error(_ values: UnsafePointer<Float>, count: Int, stride: Int, maxq: Int, norm: Double) -> Float {
+    func error(_ values: UnsafePointer<Float>, count: Int, stride: Int, maxq: Int, norm: Double,
+               importance: UnsafePointer<Float>? = nil) -> Float {
         var total: Float = 0
-        if norm == 2 {
+        if let importance {
+            let exponent = Float(norm)
+            for i in 0 ..< count {
+                let v = values[i * stride]
+                let d = abs(v - value(code(v, maxq: maxq)))
+                total += importance[i * stride] * (norm == 2 ? d * d : powf(d, exponent))
+            }
+        } else if norm == 2 {
             for i in 0 ..< count {
                 let v = values[i * stride]
                 let d = v - value(code(v, maxq: maxq))

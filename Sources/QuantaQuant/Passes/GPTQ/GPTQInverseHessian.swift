@@ -16,6 +16,9 @@ public struct GPTQInverseHessian: Sendable {
     public let dead: [Bool]
     /// Sweep position → original column (identity in natural order).
     public let permutation: [Int]
+    /// The Hessian's diagonal in natural order (dead columns 1), before damping: each input's
+    /// importance (2 × its mean square activation).
+    public let diagonal: [Double]
     /// Upper Cholesky factor of the damped inverse, row-major [columns × columns], permuted order.
     public let factor: [Float]
     /// The damp (fraction of the mean diagonal) that made the Cholesky succeed.
@@ -44,7 +47,8 @@ public struct GPTQInverseHessian: Sendable {
             dead[i] = true
             h[i * n + i] = 1
         }
-        let permutation = order.permutation(diagonal: (0 ..< n).map { h[$0 * n + $0] })
+        let diagonal = (0 ..< n).map { h[$0 * n + $0] }
+        let permutation = order.permutation(diagonal: diagonal)
         if order != .natural {
             var permuted = [Double](repeating: 0, count: n * n)
             for i in 0 ..< n { for j in 0 ..< n { permuted[i * n + j] = h[permutation[i] * n + permutation[j]] } }
@@ -63,6 +67,7 @@ public struct GPTQInverseHessian: Sendable {
         self.columns = n
         self.dead = dead
         self.permutation = permutation
+        self.diagonal = diagonal
         self.dampPercent = damp
         self.requestedDamp = dampPercent
     }

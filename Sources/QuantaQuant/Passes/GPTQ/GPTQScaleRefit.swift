@@ -104,19 +104,24 @@ public enum GPTQScaleRefit {
         }
         }
         }
-        // wᵀ H w per row (only for the report's absolute figures).
+        // wᵀ H w per row (the objective's constant, for the report's absolute figures): W·H in row
+        // blocks (one sgemm each), then each row's dot product with w.
+        let rowBlock = 64
         h.withUnsafeBufferPointer { hb in
             constant.withUnsafeMutableBufferPointer { out in
-                Parallel.forEach(rows) { r in
-                    let w = weights + r * n
-                    var total = 0.0
-                    for i in 0 ..< n {
-                        var s: Float = 0
-                        let hrow = hb.baseAddress! + i * n
-                        for j in 0 ..< n { s += hrow[j] * w[j] }
-                        total += Double(w[i]) * Double(s)
+                Parallel.forEach((rows + rowBlock - 1) / rowBlock) { block in
+                    let r0 = block * rowBlock, m = min(rowBlock, rows - r0)
+                    var product = [Float](repeating: 0, count: m * n)
+                    product.withUnsafeMutableBufferPointer { pb in
+                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(n), 1,
+                                    weights + r0 * n, Int32(n), hb.baseAddress!, Int32(n), 0, pb.baseAddress!, Int32(n))
+                        for r in 0 ..< m {
+                            var total = 0.0
+                            let w = weights + (r0 + r) * n, wh = pb.baseAddress! + r * n
+                            for j in 0 ..< n { total += Double(w[j]) * Double(wh[j]) }
+                            out[r0 + r] = total
+                        }
                     }
-                    out[r] = total
                 }
             }
         }

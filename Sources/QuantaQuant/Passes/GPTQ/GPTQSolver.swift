@@ -33,8 +33,12 @@ public enum GPTQSolver {
         let perm = inverse.permutation
         let dead = inverse.dead
         let norm = configuration.mseNorm
-        @inline(__always) func fit(_ values: UnsafePointer<Float>, count: Int) -> GPTQGrid {
-            norm > 0 ? GPTQGrid.search(values, count: count, maxq: maxq, sym: sym, norm: norm)
+        // Importance of each input for the weighted range search, in sweep and in natural order.
+        let weighted = norm > 0 && configuration.mseImportance
+        let naturalImportance = weighted ? inverse.diagonal.map(Float.init) : []
+        let sweepImportance = weighted ? perm.map { naturalImportance[$0] } : []
+        @inline(__always) func fit(_ values: UnsafePointer<Float>, count: Int, importance: UnsafePointer<Float>?) -> GPTQGrid {
+            norm > 0 ? GPTQGrid.search(values, count: count, maxq: maxq, sym: sym, norm: norm, importance: importance)
                      : GPTQGrid.fit(values, count: count, maxq: maxq, sym: sym)
         }
 
@@ -79,7 +83,7 @@ public enum GPTQSolver {
                         if groupSize == -1 {
                             // One grid per row over all (dead-zeroed) inputs; order does not matter.
                             for r in 0 ..< m {
-                                grid[r] = fit(w + r * n, count: n)
+                                grid[r] = sweepImportance.withUnsafeBufferPointer { fit(w + r * n, count: n, importance: weighted ? $0.baseAddress : nil) }
                                 store(grid[r], group: 0, row: r)
                             }
                         } else if staticGroups {
@@ -91,7 +95,7 @@ public enum GPTQSolver {
                                     for k in 0 ..< groups {
                                         let start = k * groupSize, width = min(groupSize, n - start)
                                         for c in 0 ..< width { values[c] = dead[start + c] ? 0 : source[start + c] }
-                                        let g = fit(values, count: width)
+                                        let g = naturalImportance.withUnsafeBufferPointer { fit(values, count: width, importance: weighted ? $0.baseAddress! + start : nil) }
                                         grid[k * m + r] = g
                                         store(g, group: k, row: r)
                                     }
@@ -119,7 +123,9 @@ public enum GPTQSolver {
                                     let slot = groupAware ? perm[p] / groupSize : p / groupSize
                                     blockStart.withUnsafeBufferPointer { start in
                                         for r in 0 ..< m {
-                                            grid[r] = fit(start.baseAddress! + r * block + p - i1, count: width)
+                                            grid[r] = sweepImportance.withUnsafeBufferPointer {
+                                                fit(start.baseAddress! + r * block + p - i1, count: width, importance: weighted ? $0.baseAddress! + p : nil)
+                                            }
                                             store(grid[r], group: slot, row: r)
                                         }
                                     }
