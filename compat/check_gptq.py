@@ -71,6 +71,10 @@ except ImportError as error:
 cases = {
     "gptq-4bit-g64-actorder": ["--method", "gptq", "--bits", "4", "--group-size", "64", "--act-order",
                                "--calib-samples", "16", "--calib-seqlen", "256"],
+    # The recommended settings plus the scale refit: scales move after the sweep, the layout must still decode.
+    "gptq-4bit-g64-act-mse-importance-refit": ["--method", "gptq", "--bits", "4", "--group-size", "64", "--act-order",
+                                               "--mse", "2", "--mse-importance", "--refit-scales",
+                                               "--calib-samples", "16", "--calib-seqlen", "256"],
     "rtn-3bit-g128": ["--method", "rtn", "--bits", "3", "--group-size", "128"],
     "rtn-2bit-g32-asym": ["--method", "rtn", "--bits", "2", "--group-size", "32", "--asym"],
     "rtn-8bit-row": ["--method", "rtn", "--bits", "8", "--group-size", "-1"],
