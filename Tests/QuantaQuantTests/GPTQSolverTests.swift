@@ -410,9 +410,12 @@ struct GPTQGridTests {
             #expect(same == plain)
             let weighted = heavy.withUnsafeBufferPointer { GPTQGrid.search(v, count: 64, maxq: 15, sym: true, norm: 2, importance: $0.baseAddress) }
             let clipped = { (grid: GPTQGrid) in abs(0.9 - grid.value(grid.code(0.9, maxq: 15))) }
-            #expect(plain.scale < GPTQGrid.fit(v, count: 64, maxq: 15, sym: true).scale)   // unweighted: the outlier is clipped
+            let minMax = GPTQGrid.fit(v, count: 64, maxq: 15, sym: true)
+            #expect(plain.scale < minMax.scale)   // unweighted: the range shrinks and the outlier is clipped
             #expect(clipped(weighted) < clipped(plain))
-            #expect(clipped(weighted) <= weighted.scale / 2)
+            // Weighted, the outlier is coded as well as the full min/max range codes it (a sym grid reaches
+            // only 7 steps up, so even that leaves half a step).
+            #expect(clipped(weighted) <= clipped(minMax) * 1.0001)
         }
     }
 
