@@ -81,7 +81,6 @@ public struct GPTQSummary: Sendable {
     public var deadColumns: Int
     /// The scale refit summed over linears (nil when it did not run).
     public var refit: GPTQScaleRefit.Report?
-    public var refitRows: Int = 0
     public var timings: GPTQTimings
     public var passSeconds: Double
     public var seconds: Double
@@ -99,9 +98,9 @@ public struct GPTQSummary: Sendable {
             if !dampRaised.isEmpty {
                 lines.append("damp raised for \(dampRaised.count) linear(s): " + dampRaised.map { String(format: "%@ → %.4g", $0.name, $0.damp) }.joined(separator: ", "))
             }
-            if let refit, refit.errorBefore > 0 {
+            if let refit, let reduction = refit.errorReduction {
                 lines.append(String(format: "scale refit: %d of %d rows changed, calibration output error %.2f %% lower",
-                                    refit.rowsChanged, refitRows, 100 * (1 - refit.errorAfter / refit.errorBefore)))
+                                    refit.rowsChanged, refit.rows, 100 * reduction))
             }
             if deadColumns > 0 { lines.append("\(deadColumns) dead input column(s) (never active in calibration) were zeroed") }
         } else {
@@ -117,7 +116,7 @@ public struct GPTQSummary: Sendable {
             ("group_size", .int(Int64(c.groupSize))), ("act_order", .bool(c.actOrder)), ("static_groups", .bool(c.staticGroups)),
             ("sym", .bool(c.sym)), ("damp_percent", .double(c.dampPercent)), ("act_group_aware", .bool(c.groupAwareOrder)),
             ("mse", .double(c.mseNorm)), ("mse_importance", .bool(c.mseImportance)), ("refit_scales", .bool(c.refitScales)),
-            ("refit_error_reduction", refit.map { $0.errorBefore > 0 ? .double(1 - $0.errorAfter / $0.errorBefore) : .null } ?? .null),
+            ("refit_error_reduction", refit?.errorReduction.map { .double($0) } ?? .null),
             ("bits_per_weight", .double(bitsPerWeight)),
             ("quantized_tensors", .int(Int64(quantizedTensors))), ("quantized_weights", .int(Int64(quantizedWeights))),
             ("windows", .int(Int64(windows))), ("dead_columns", .int(Int64(deadColumns))),
@@ -140,14 +139,6 @@ public enum GPTQQuantizer {
                 ("mlp.gate_proj", f, d), ("mlp.up_proj", f, d), ("mlp.down_proj", d, f)]
     }
 
-    /// The refit reports of every linear added up; nil when none ran.
-    static func refitTotal(_ reports: [GPTQScaleRefit.Report]) -> GPTQScaleRefit.Report? {
-        guard !reports.isEmpty else { return nil }
-        return GPTQScaleRefit.Report(rowsChanged: reports.reduce(0) { $0 + $1.rowsChanged },
-                                     errorBefore: reports.reduce(0) { $0 + $1.errorBefore },
-                                     errorAfter: reports.reduce(0) { $0 + $1.errorAfter })
-    }
-
     /// Reads `input`, quantizes it and writes a Hugging Face directory at `output` (atomically).
     public static func quantize(input: String, output: String, options: GPTQOptions) throws -> GPTQSummary {
         let start = DispatchTime.now().uptimeNanoseconds
@@ -165,8 +156,7 @@ public enum GPTQQuantizer {
                            bitsPerWeight: storedBits / Double(max(weights, 1)), windows: result.windows,
                            dampRaised: raised.map { (name: $0.0, damp: $0.1) },
                            deadColumns: result.reports.values.reduce(0) { $0 + $1.deadColumns },
-                           refit: refitTotal(result.reports.values.compactMap(\.refit)),
-                           refitRows: result.linears.values.reduce(0) { $0 + $1.rows },
+                           refit: GPTQScaleRefit.Report.total(result.reports.values.compactMap(\.refit)),
                            timings: result.timings, passSeconds: result.seconds, seconds: seconds)
     }
 

@@ -5,27 +5,10 @@ import Testing
 
 @Suite("GPTQ scale refit")
 struct GPTQScaleRefitTests {
-    /// tr((W − Q)(H + λI)(W − Q)ᵀ), λ = damp × mean diagonal: the refit's objective, in double.
-    static func dampedLoss(_ p: GPTQProblem, _ q: [Float], damp: Double) -> Double {
-        let n = p.columns
-        let lambda = damp * (0 ..< n).reduce(0.0) { $0 + p.hessian[$1 * n + $1] } / Double(n)
-        var total = 0.0
-        for r in 0 ..< p.rows {
-            let d = (0 ..< n).map { Double(p.weights[r * n + $0] - q[r * n + $0]) }
-            for i in 0 ..< n {
-                var s = lambda * d[i]
-                for j in 0 ..< n { s += p.hessian[i * n + j] * d[j] }
-                total += d[i] * s
-            }
-        }
-        return total
-    }
-
     /// The least-squares scales of one row written out for the test: A built explicitly, the
     /// normal equations (AᵀHA) s = AᵀHw solved by Gaussian elimination in double.
-    static func referenceScales(_ p: GPTQProblem, _ linear: GPTQQuantizedLinear, row r: Int, damp: Double) -> [Double] {
+    static func referenceScales(_ p: GPTQProblem, _ linear: GPTQQuantizedLinear, row r: Int, damping lambda: Double) -> [Double] {
         let n = p.columns, k = linear.groups
-        let lambda = damp * (0 ..< n).reduce(0.0) { $0 + p.hessian[$1 * n + $1] } / Double(n)
         func h(_ i: Int, _ j: Int) -> Double { p.hessian[i * n + j] + (i == j ? lambda : 0) }
         var a = [[Double]](repeating: [Double](repeating: 0, count: n), count: k)
         for c in 0 ..< n {
@@ -62,7 +45,7 @@ struct GPTQScaleRefitTests {
         }
         var linear = solved.linear
         let (values, report) = p.weights.withUnsafeBufferPointer {
-            GPTQScaleRefit.refit(&linear, weights: $0.baseAddress!, hessian: p.hessian, dampPercent: inverse.dampPercent)
+            GPTQScaleRefit.refit(&linear, weights: $0.baseAddress!, hessian: p.hessian, damping: inverse.damping)
         }
         // Only the scales move; the result decodes to what the refit returned.
         #expect(linear.codes == solved.linear.codes && linear.zeros == solved.linear.zeros)
@@ -70,12 +53,14 @@ struct GPTQScaleRefitTests {
         #expect(linear.dequantized() == values)
         #expect(linear.scales.allSatisfy { $0 > 0 && Float(Float16($0)) == $0 })
         // The report's figures are the damped objective before and after.
-        let before = Self.dampedLoss(p, solved.dequantized, damp: inverse.dampPercent)
-        let after = Self.dampedLoss(p, values, damp: inverse.dampPercent)
+        let before = p.proxyLoss(solved.dequantized, damping: inverse.damping)
+        let after = p.proxyLoss(values, damping: inverse.damping)
         #expect(abs(report.errorBefore - before) / before < 1e-3)
         #expect(abs(report.errorAfter - after) / before < 1e-3)
         #expect(after < before)
-        #expect(report.rowsChanged > p.rows / 2)
+        #expect(report.rowsChanged > p.rows / 2 && report.rows == p.rows)
+        #expect((report.errorReduction ?? 0) > 0)
+        #expect(GPTQScaleRefit.Report.total([report, report])?.rows == 2 * p.rows && GPTQScaleRefit.Report.total([]) == nil)
         // The plain objective GPTQ minimizes drops too.
         #expect(p.proxyLoss(values) < p.proxyLoss(solved.dequantized))
     }
@@ -90,11 +75,11 @@ struct GPTQScaleRefitTests {
         }.linear
         let original = linear
         _ = p.weights.withUnsafeBufferPointer {
-            GPTQScaleRefit.refit(&linear, weights: $0.baseAddress!, hessian: p.hessian, dampPercent: inverse.dampPercent)
+            GPTQScaleRefit.refit(&linear, weights: $0.baseAddress!, hessian: p.hessian, damping: inverse.damping)
         }
         var agree = 0, total = 0
         for r in 0 ..< p.rows {
-            let exact = Self.referenceScales(p, original, row: r, damp: inverse.dampPercent)
+            let exact = Self.referenceScales(p, original, row: r, damping: inverse.damping)
             for g in 0 ..< linear.groups {
                 total += 1
                 let stored = linear.scales[g * p.rows + r]
@@ -118,7 +103,7 @@ struct GPTQScaleRefitTests {
         }.linear
         var refitted = linear
         let (values, report) = p.weights.withUnsafeBufferPointer {
-            GPTQScaleRefit.refit(&refitted, weights: $0.baseAddress!, hessian: p.hessian, dampPercent: 0.01)
+            GPTQScaleRefit.refit(&refitted, weights: $0.baseAddress!, hessian: p.hessian, damping: 0.01 * p.hessian[0])
         }
         for r in 0 ..< p.rows {
             #expect(refitted.scales[p.rows + r] == linear.scales[p.rows + r])

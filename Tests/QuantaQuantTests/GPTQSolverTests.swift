@@ -31,13 +31,14 @@ struct GPTQProblem {
         hessian = h.map { $0 * 2 / Double(samples) }
     }
 
-    /// tr((W − Q) H (W − Q)ᵀ): the layer-output error GPTQ minimizes.
-    func proxyLoss(_ q: [Float]) -> Double {
+    /// tr((W − Q)(H + λI)(W − Q)ᵀ): the layer-output error GPTQ minimizes (λ = `damping`, 0 unless
+    /// asked: the damped objective the solve and the scale refit work with).
+    func proxyLoss(_ q: [Float], damping: Double = 0) -> Double {
         var total = 0.0
         for r in 0 ..< rows {
             let d = (0 ..< columns).map { Double(weights[r * columns + $0] - q[r * columns + $0]) }
             for i in 0 ..< columns {
-                var s = 0.0
+                var s = damping * d[i]
                 for j in 0 ..< columns { s += hessian[i * columns + j] * d[j] }
                 total += d[i] * s
             }

@@ -119,7 +119,7 @@ public final class GPTQRunner {
             if configuration.refitScales {
                 // Against the original weights, still in the slot.
                 let refit = GPTQScaleRefit.refit(&linear, weights: UnsafePointer(slot.pointer), hessian: matrix,
-                                                 dampPercent: inverse.dampPercent)
+                                                 damping: inverse.damping)
                 values = refit.dequantized
                 report.refit = refit.report
             }

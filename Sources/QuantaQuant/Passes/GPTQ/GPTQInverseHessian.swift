@@ -23,6 +23,8 @@ public struct GPTQInverseHessian: Sendable {
     public let factor: [Float]
     /// The damp (fraction of the mean diagonal) that made the Cholesky succeed.
     public let dampPercent: Double
+    /// λ, the absolute amount added to the diagonal: `dampPercent` × the mean diagonal.
+    public let damping: Double
     /// True when `dampPercent` is larger than the one requested.
     public var dampRaised: Bool { dampPercent > requestedDamp }
     public let requestedDamp: Double
@@ -69,6 +71,7 @@ public struct GPTQInverseHessian: Sendable {
         self.permutation = permutation
         self.diagonal = diagonal
         self.dampPercent = damp
+        self.damping = damp * mean
         self.requestedDamp = dampPercent
     }
 

@@ -16,27 +16,33 @@ import QuantaCore
 /// moves. Cost: one rows × columns × columns product per linear (GEMMs of one group at a time).
 public enum GPTQScaleRefit {
     public struct Report: Sendable, Equatable {
-        /// Rows whose scales changed.
+        /// Rows considered and rows whose scales changed.
+        public var rows: Int
         public var rowsChanged: Int
-        /// Σ over rows of (w − ŵ)ᵀ H (w − ŵ) before and after (damped H, the solve's units).
+        /// Σ over rows of (w − ŵ)ᵀ (H + λI) (w − ŵ) before and after (the solve's units).
         public var errorBefore: Double
         public var errorAfter: Double
 
-        public init(rowsChanged: Int, errorBefore: Double, errorAfter: Double) {
-            self.rowsChanged = rowsChanged
-            self.errorBefore = errorBefore
-            self.errorAfter = errorAfter
+        /// The fraction by which the refit lowered the error; nil when there was none to lower.
+        public var errorReduction: Double? { errorBefore > 0 ? 1 - errorAfter / errorBefore : nil }
+
+        /// Several linears' reports added up; nil when there are none (the refit did not run).
+        public static func total(_ reports: [Report]) -> Report? {
+            guard !reports.isEmpty else { return nil }
+            return Report(rows: reports.reduce(0) { $0 + $1.rows }, rowsChanged: reports.reduce(0) { $0 + $1.rowsChanged },
+                          errorBefore: reports.reduce(0) { $0 + $1.errorBefore }, errorAfter: reports.reduce(0) { $0 + $1.errorAfter })
         }
     }
 
     /// Refits `linear`'s scales against the original `weights` ([rows × columns], row-major) and
-    /// the natural-order Hessian `hessian` (columns², as `GPTQHessian.matrix()`), damped by
-    /// `dampPercent` × its mean diagonal. Returns the refitted linear's dequantized weights.
+    /// the natural-order Hessian `hessian` (columns², as `GPTQHessian.matrix()`) plus `damping` on
+    /// its diagonal (the solve's λ, `GPTQInverseHessian.damping`). Returns the refitted linear's
+    /// dequantized weights.
     public static func refit(_ linear: inout GPTQQuantizedLinear, weights: UnsafePointer<Float>, hessian: [Double],
-                             dampPercent: Double) -> (dequantized: [Float], report: Report) {
+                             damping lambda: Double) -> (dequantized: [Float], report: Report) {
         let n = linear.columns, rows = linear.rows, k = linear.groups
         guard hessian.count == n * n, n > 0, rows > 0, k > 0, linear.groupIndex.count == n else {
-            return (linear.dequantized(), Report(rowsChanged: 0, errorBefore: 0, errorAfter: 0))
+            return (linear.dequantized(), Report(rows: rows, rowsChanged: 0, errorBefore: 0, errorAfter: 0))
         }
         GPTQHessian.configureBLAS()
         let groupOf = linear.groupIndex.map(Int.init)
@@ -44,8 +50,6 @@ public enum GPTQScaleRefit {
         for c in 0 ..< n { members[groupOf[c]].append(c) }
 
         // Damped Hessian in f32 for the GEMMs.
-        let mean = (0 ..< n).reduce(0.0) { $0 + hessian[$1 * n + $1] } / Double(n)
-        let lambda = dampPercent * mean
         var h = [Float](repeating: 0, count: n * n)
         for i in 0 ..< n { for j in 0 ..< n { h[i * n + j] = Float(hessian[i * n + j] + (i == j ? lambda : 0)) } }
 
@@ -129,8 +133,9 @@ public enum GPTQScaleRefit {
         var changed = 0, before = 0.0, after = 0.0
         var system = [Double](repeating: 0, count: k * k)
         var solution = [Double](repeating: 0, count: k)
+        var old = [Double](repeating: 0, count: k), candidate = [Double](repeating: 0, count: k)
         for r in 0 ..< rows {
-            let old = (0 ..< k).map { Double(linear.scales[$0 * rows + r]) }
+            for a in 0 ..< k { old[a] = Double(linear.scales[a * rows + r]) }
             let g0 = r * k * k, b0 = r * k
             func objective(_ s: [Double]) -> Double {
                 var value = constant[r]
@@ -143,18 +148,17 @@ public enum GPTQScaleRefit {
             }
             let current = objective(old)
             before += current
-            // Groups whose codes all equal the zero point do not depend on their scale: pinned.
             for a in 0 ..< k {
                 for b in 0 ..< k { system[a * k + b] = gram[g0 + a * k + b] }
                 solution[a] = rhs[b0 + a]
             }
+            // Groups whose codes all equal the zero point do not depend on their scale: pinned.
             for a in 0 ..< k where !(gram[g0 + a * k + a] > 0) {
                 for b in 0 ..< k { system[a * k + b] = 0; system[b * k + a] = 0 }
                 system[a * k + a] = 1
                 solution[a] = old[a]
             }
-            guard solveSymmetric(&system, &solution, k) else { after += current; continue }
-            var candidate = [Double](repeating: 0, count: k)
+            guard solvePositiveDefinite(&system, &solution, k) else { after += current; continue }
             var valid = true
             for a in 0 ..< k {
                 let stored = Double(Float(Float16(Float(solution[a]))))
@@ -170,34 +174,19 @@ public enum GPTQScaleRefit {
                 after += current
             }
         }
-        return (linear.dequantized(), Report(rowsChanged: changed, errorBefore: before, errorAfter: after))
+        return (linear.dequantized(), Report(rows: rows, rowsChanged: changed, errorBefore: before, errorAfter: after))
     }
 
-    /// Solves the symmetric positive definite k×k system in place (Cholesky, double); false when it
-    /// is not positive definite.
-    static func solveSymmetric(_ a: inout [Double], _ b: inout [Double], _ k: Int) -> Bool {
-        for j in 0 ..< k {
-            var diagonal = a[j * k + j]
-            for t in 0 ..< j { diagonal -= a[j * k + t] * a[j * k + t] }
-            guard diagonal > 0, diagonal.isFinite else { return false }
-            let l = diagonal.squareRoot()
-            a[j * k + j] = l
-            for i in j + 1 ..< k {
-                var v = a[i * k + j]
-                for t in 0 ..< j { v -= a[i * k + t] * a[j * k + t] }
-                a[i * k + j] = v / l
+    /// Solves the symmetric positive definite k×k system in place (LAPACK dposv: Cholesky, double);
+    /// false when it is not positive definite. Symmetric, so row- and column-major agree.
+    static func solvePositiveDefinite(_ a: inout [Double], _ b: inout [Double], _ k: Int) -> Bool {
+        var size = Int32(k), lda = Int32(k), ldb = Int32(k), one: Int32 = 1, info: Int32 = 0
+        var upper = CChar(UInt8(ascii: "U"))
+        a.withUnsafeMutableBufferPointer { ab in
+            b.withUnsafeMutableBufferPointer { bb in
+                dposv_(&upper, &size, &one, ab.baseAddress!, &lda, bb.baseAddress!, &ldb, &info)
             }
         }
-        for i in 0 ..< k {               // L y = b
-            var v = b[i]
-            for t in 0 ..< i { v -= a[i * k + t] * b[t] }
-            b[i] = v / a[i * k + i]
-        }
-        for i in stride(from: k - 1, through: 0, by: -1) {   // Lᵀ x = y
-            var v = b[i]
-            for t in i + 1 ..< k { v -= a[t * k + i] * b[t] }
-            b[i] = v / a[i * k + i]
-        }
-        return true
+        return info == 0 && b.allSatisfy(\.isFinite)
     }
 }

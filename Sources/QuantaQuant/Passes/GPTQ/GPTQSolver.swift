@@ -37,9 +37,14 @@ public enum GPTQSolver {
         let weighted = norm > 0 && configuration.mseImportance
         let naturalImportance = weighted ? inverse.diagonal.map(Float.init) : []
         let sweepImportance = weighted ? perm.map { naturalImportance[$0] } : []
-        @inline(__always) func fit(_ values: UnsafePointer<Float>, count: Int, importance: UnsafePointer<Float>?) -> GPTQGrid {
-            norm > 0 ? GPTQGrid.search(values, count: count, maxq: maxq, sym: sym, norm: norm, importance: importance)
-                     : GPTQGrid.fit(values, count: count, maxq: maxq, sym: sym)
+        /// The grid of `count` values whose inputs' importances start at `offset` of `importance`
+        /// (the sweep- or natural-order array, matching how `values` are ordered).
+        @inline(__always) func fit(_ values: UnsafePointer<Float>, count: Int, importance: [Float], from offset: Int) -> GPTQGrid {
+            guard norm > 0 else { return GPTQGrid.fit(values, count: count, maxq: maxq, sym: sym) }
+            guard weighted else { return GPTQGrid.search(values, count: count, maxq: maxq, sym: sym, norm: norm) }
+            return importance.withUnsafeBufferPointer {
+                GPTQGrid.search(values, count: count, maxq: maxq, sym: sym, norm: norm, importance: $0.baseAddress! + offset)
+            }
         }
 
         var codes = [UInt8](repeating: 0, count: rows * n)
@@ -83,7 +88,7 @@ public enum GPTQSolver {
                         if groupSize == -1 {
                             // One grid per row over all (dead-zeroed) inputs; order does not matter.
                             for r in 0 ..< m {
-                                grid[r] = sweepImportance.withUnsafeBufferPointer { fit(w + r * n, count: n, importance: weighted ? $0.baseAddress : nil) }
+                                grid[r] = fit(w + r * n, count: n, importance: sweepImportance, from: 0)
                                 store(grid[r], group: 0, row: r)
                             }
                         } else if staticGroups {
@@ -95,7 +100,7 @@ public enum GPTQSolver {
                                     for k in 0 ..< groups {
                                         let start = k * groupSize, width = min(groupSize, n - start)
                                         for c in 0 ..< width { values[c] = dead[start + c] ? 0 : source[start + c] }
-                                        let g = naturalImportance.withUnsafeBufferPointer { fit(values, count: width, importance: weighted ? $0.baseAddress! + start : nil) }
+                                        let g = fit(values, count: width, importance: naturalImportance, from: start)
                                         grid[k * m + r] = g
                                         store(g, group: k, row: r)
                                     }
@@ -123,9 +128,8 @@ public enum GPTQSolver {
                                     let slot = groupAware ? perm[p] / groupSize : p / groupSize
                                     blockStart.withUnsafeBufferPointer { start in
                                         for r in 0 ..< m {
-                                            grid[r] = sweepImportance.withUnsafeBufferPointer {
-                                                fit(start.baseAddress! + r * block + p - i1, count: width, importance: weighted ? $0.baseAddress! + p : nil)
-                                            }
+                                            grid[r] = fit(start.baseAddress! + r * block + p - i1, count: width,
+                                                          importance: sweepImportance, from: p)
                                             store(grid[r], group: slot, row: r)
                                         }
                                     }
