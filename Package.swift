@@ -22,7 +22,8 @@ let package = Package(
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd",
                        providers: [.apt(["libzstd-dev"])]),
         .target(name: "CQuantaSys"),
-        // exp-based row kernels (softmax, SwiGLU, log-sum-exp) in C so clang vectorizes them.
+        // exp-based row kernels (softmax, SwiGLU, log-sum-exp), weight tile decoders, ggml's activation
+        // quantizers and the blocked int8 GEMM, in C so clang vectorizes them (target_clones per ISA).
         .target(name: "CQuantaKernels"),
         .target(name: "QuantaCore", dependencies: ["CQuantaSys"]),
         .target(name: "QuantaFormats", dependencies: ["QuantaCore"]),
@@ -41,7 +42,8 @@ let package = Package(
         .testTarget(name: "QuantaFormatsTests", dependencies: ["QuantaCore", "QuantaFormats"]),
         .testTarget(name: "QuantaGraphTests", dependencies: ["QuantaCore", "QuantaFormats", "QuantaGraph"]),
         .testTarget(name: "QuantaQuantTests", dependencies: ["QuantaCore", "QuantaFormats", "QuantaQuant"]),
-        .testTarget(name: "QuantaEngineTests", dependencies: ["QuantaCore", "QuantaGraph", "QuantaEngine"]),
+        .testTarget(name: "QuantaEngineTests",
+                    dependencies: ["QuantaCore", "QuantaFormats", "QuantaGraph", "QuantaQuant", "QuantaEngine", "CQuantaKernels"]),
         .testTarget(name: "QuantaKitTests",
                     dependencies: ["QuantaCore", "QuantaFormats", "QuantaGraph", "QuantaQuant", "QuantaKit"]),
         .testTarget(name: "quantaCLITests", dependencies: ["QuantaCore"]),

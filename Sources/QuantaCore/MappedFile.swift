@@ -74,13 +74,14 @@ public final class MappedFile: @unchecked Sendable {
         _ = madvise(base + start, alignedEnd - start, MADV_DONTNEED)
     }
 
-    /// Hint sequential access for the range (read-ahead).
+    /// Hint sequential access for the range: aggressive read-ahead, and pages behind the reader
+    /// may be reclaimed early. (madvise advice values are not flags: one call per advice.)
     public func adviseSequential(offset: Int, count: Int) {
         guard let base, count > 0 else { return }
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
         let start = (offset / page) * page
         let end = min(size, offset + count)
         guard end > start else { return }
-        _ = madvise(base + start, end - start, MADV_SEQUENTIAL | MADV_WILLNEED)
+        _ = madvise(base + start, end - start, MADV_SEQUENTIAL)
     }
 }

@@ -110,6 +110,11 @@ public struct TensorView: Sendable {
         return try TensorView(owned: owned, byteCount: size, dtype: target, shape: shape)
     }
 
+    /// Tells the kernel these mapped pages will be read in order, soon (read-ahead).
+    public func adviseSequential() {
+        if case let .mapped(file, offset) = storage { file.adviseSequential(offset: offset, count: byteCount) }
+    }
+
     /// Releases the mapped pages this view covers from the resident set (see `MappedFile.release`).
     public func releasePages() {
         if case let .mapped(file, offset) = storage { file.release(offset: offset, count: byteCount) }

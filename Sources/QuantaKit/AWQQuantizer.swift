@@ -191,9 +191,9 @@ public enum AWQQuantizer {
         var timings = AWQTimings()
         var clock = DispatchTime.now().uptimeNanoseconds
         let weights = try LlamaWeights(graph: source)
-        try checkFinite(weights, layers: h.layerCount)
+        weights.adviseSequentialRead()
         let maxTokens = set.windows.map(\.count).max() ?? options.calibration.sequenceLength
-        let runner = LlamaRunner(weights: weights, maxTokens: maxTokens)
+        let runner = LlamaRunner(weights: weights, maxTokens: maxTokens, numerics: .exact)
         let pass = try AWQLayerPass(runner: runner, windows: set.windows, options: options, groupSize: groupSize)
         timings.load = Double(DispatchTime.now().uptimeNanoseconds - clock) / 1e9
         clock = DispatchTime.now().uptimeNanoseconds
@@ -202,7 +202,10 @@ public enum AWQQuantizer {
         var linears: [String: AWQQuantizedWeight] = [:]
         var searches: [[String: AWQGroupSearch]] = []
         for layer in 0 ..< h.layerCount {
+            try checkFinite(weights, layer: layer)
             let (quantized, chosen) = try pass.run(layer: layer)
+            // One layer in f32 at a time: its working copies and mapped pages go once it is done.
+            weights.releaseWorkingCopies(layer: layer)
             for (module, q) in quantized { linears["model.layers.\(layer).\(module).weight"] = q }
             searches.append(chosen)
             progress.advance(by: 1)
@@ -224,13 +227,11 @@ public enum AWQQuantizer {
     }
 
     /// NaN or infinite weights would make every scale and loss meaningless: refuse them by name.
-    static func checkFinite(_ weights: LlamaWeights, layers: Int) throws {
-        for layer in 0 ..< layers {
-            for (module, _, _) in linearShapes(weights.hyperparameters) {
-                let slot = try weights.linear(layer: layer, module: module)
-                for i in 0 ..< slot.rows * slot.columns where !slot.pointer[i].isFinite {
-                    throw KitError.invalidOption("model.layers.\(layer).\(module).weight has a non-finite value at element \(i); AWQ cannot quantize it")
-                }
+    static func checkFinite(_ weights: LlamaWeights, layer: Int) throws {
+        for (module, _, _) in linearShapes(weights.hyperparameters) {
+            let slot = try weights.linear(layer: layer, module: module)
+            for i in 0 ..< slot.rows * slot.columns where !slot.pointer[i].isFinite {
+                throw KitError.invalidOption("model.layers.\(layer).\(module).weight has a non-finite value at element \(i); AWQ cannot quantize it")
             }
         }
     }
@@ -248,12 +249,13 @@ public enum AWQQuantizer {
         var biases: [String: TensorView] = [:]
         if weights.layers.first?.qkvBias != nil {
             // v's bias changes when v → o is scaled (MHA models): write the engine's biases back.
-            for layer in 0 ..< weights.hyperparameters.layerCount {
-                for module in ["self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"] {
-                    let slot = try weights.linear(layer: layer, module: module)
-                    if let bias = slot.bias {
-                        biases["model.layers.\(layer).\(module).bias"] = try TensorView.float32(Array(UnsafeBufferPointer(start: bias, count: slot.rows)), shape: [slot.rows])
-                    }
+            let h = weights.hyperparameters
+            let qRows = h.headCount * h.headDimension, kvRows = h.kvHeadCount * h.headDimension
+            let parts = [("self_attn.q_proj", 0, qRows), ("self_attn.k_proj", qRows, kvRows), ("self_attn.v_proj", qRows + kvRows, kvRows)]
+            for layer in 0 ..< h.layerCount {
+                guard let bias = weights.layers[layer].qkvBias else { continue }
+                for (module, offset, rows) in parts {
+                    biases["model.layers.\(layer).\(module).bias"] = try TensorView.float32(Array(UnsafeBufferPointer(start: bias.pointer + offset, count: rows)), shape: [rows])
                 }
             }
         }

@@ -12,6 +12,8 @@ public struct EvalOptions: Sendable {
     public var contextLength: Int = 512
     public var chunks: Int?
     public var baseline: String?
+    /// How activations meet the weights; nil: `.ggml` for GGUF models, `.exact` otherwise.
+    public var numerics: Numerics? = nil
     /// Hidden: write the logits of the first window (f32 LE, [tokens × vocab]) here before evaluating.
     public var dumpLogitsPath: String? = nil
 
@@ -34,6 +36,9 @@ public struct EvalReport: Sendable {
     public var result: PerplexityResult
     public var weightBytes: Int
     public var loadSeconds: Double
+    /// The numerics that ran and the weights' storage kinds ("Q4_K 61%, …").
+    public var numerics: Numerics = .exact
+    public var storage: String = ""
 
     public init(model: String, baseline: String?, options: EvalOptions, result: PerplexityResult, weightBytes: Int, loadSeconds: Double) {
         self.model = model
@@ -55,8 +60,9 @@ public struct EvalReport: Sendable {
             lines.append(String(format: "KL divergence: mean %.6f  median %.6f  p99 %.6f", c.klMean, c.klMedian, c.kl99))
             lines.append(String(format: "top-1 agreement %.2f%%   RMS Δp %.3f%%", c.top1Agreement * 100, c.rmsDeltaP * 100))
         }
-        lines.append(String(format: "%.1f tokens/s (%.1f s eval, %.1f s load; weights %@ in f32; OpenBLAS kernels %@)", result.tokensPerSecond,
-                            result.seconds, loadSeconds, ProgressReporter.human(Double(weightBytes), "B"), BLASKernels.coreName))
+        lines.append(String(format: "%.1f tokens/s (%.1f s eval, %.1f s load; weights %@ as stored: %@; numerics %@; OpenBLAS kernels %@)",
+                            result.tokensPerSecond, result.seconds, loadSeconds, ProgressReporter.human(Double(weightBytes), "B"),
+                            storage, numerics.rawValue, BLASKernels.coreName))
         return lines.joined(separator: "\n")
     }
 
@@ -67,6 +73,7 @@ public struct EvalReport: Sendable {
             ("ppl", .double(result.perplexity)), ("ppl_stderr", .double(result.standardError)),
             ("tokens_scored", .int(Int64(result.tokensScored))), ("tokens_per_second", .double(result.tokensPerSecond)),
             ("seconds", .double(result.seconds)), ("blas_kernels", .string(BLASKernels.coreName)),
+            ("numerics", .string(numerics.rawValue)), ("weight_bytes", .int(Int64(weightBytes))), ("storage", .string(storage)),
             ("running_ppl", .array(result.runningPerplexity.map { .double($0) })),
             ("chunk_ppl", .array(result.chunkPerplexity.map { .double($0) })),
         ])
@@ -90,11 +97,12 @@ public enum Evaluator {
         let start = DispatchTime.now().uptimeNanoseconds
         let graph = try ModelLoader.load(path: model)
         let weights = try LlamaWeights(graph: graph)
-        let runner = LlamaRunner(weights: weights, maxTokens: options.contextLength)
+        let runner = LlamaRunner(weights: weights, maxTokens: options.contextLength, numerics: options.numerics)
         var baselineRunner: LlamaRunner?
         if let baseline = options.baseline {
+            // --numerics applies to both; without it each model runs with its format's default.
             baselineRunner = LlamaRunner(weights: try LlamaWeights(graph: try ModelLoader.load(path: baseline)),
-                                         maxTokens: options.contextLength)
+                                         maxTokens: options.contextLength, numerics: options.numerics)
         }
         let tokens = try tokenize(graph: graph, options: options)
         if let path = options.dumpLogitsPath {
@@ -109,8 +117,11 @@ public enum Evaluator {
                                                   addBOS: tokenizer?.addBOS ?? graph.tokenizer?.addBOS ?? false,
                                                   bosTokenID: bos)
         let result = try PerplexityEvaluator.evaluate(runner, tokens: tokens, options: perplexityOptions, baseline: baselineRunner)
-        return EvalReport(model: model, baseline: options.baseline, options: options, result: result,
-                          weightBytes: weights.parameterBytes, loadSeconds: loadSeconds)
+        var report = EvalReport(model: model, baseline: options.baseline, options: options, result: result,
+                                weightBytes: weights.storedBytes, loadSeconds: loadSeconds)
+        report.numerics = runner.numerics
+        report.storage = weights.storageSummary
+        return report
     }
 
     static func tokenize(graph: ModelGraph, options: EvalOptions) throws -> [Int32] {

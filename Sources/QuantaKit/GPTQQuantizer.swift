@@ -181,8 +181,9 @@ public enum GPTQQuantizer {
         case .gptq:
             guard let set else { throw KitError.invalidOption("GPTQ needs calibration windows") }
             let weights = try LlamaWeights(graph: source)
+        weights.adviseSequentialRead()
             let maxTokens = set.windows.map(\.count).max() ?? options.calibration.sequenceLength
-            let runner = LlamaRunner(weights: weights, maxTokens: maxTokens)
+            let runner = LlamaRunner(weights: weights, maxTokens: maxTokens, numerics: .exact)
             let gptq = try GPTQRunner(runner: runner, windows: set.windows, configuration: options.configuration)
             let progress = ProgressReporter(label: "GPTQ", total: Int64(weights.hyperparameters.layerCount), unit: " layers")
             try gptq.run(progress: progress) { layer, module, linear, report in

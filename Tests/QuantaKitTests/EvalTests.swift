@@ -11,9 +11,10 @@ struct EvalTests {
     static let model = FixturePaths.root.appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf").path
     static let text = FixturePaths.root.appendingPathComponent("data/wikitext-2-raw-test.txt").path
 
-    /// llama-perplexity's running values on the F32 weights (fixtures/make_perplexity.sh).
-    static func llamaCppReference() throws -> (running: [Double], final: Double) {
-        let lines = try String(contentsOfFile: FixturePaths.fixture("perplexity/smollm2-f32-wikitext-ctx512.txt"), encoding: .utf8)
+    /// llama-perplexity's running values on a SmolLM2 file (fixtures/make_perplexity.sh): "f32", "q4_1",
+    /// "q8_0-pure", "q4_0-pure".
+    static func llamaCppReference(_ file: String = "f32") throws -> (running: [Double], final: Double) {
+        let lines = try String(contentsOfFile: FixturePaths.fixture("perplexity/smollm2-\(file)-wikitext-ctx512.txt"), encoding: .utf8)
             .split(separator: "\n")
         var running: [Double] = [], final = 0.0
         for line in lines {
@@ -23,16 +24,40 @@ struct EvalTests {
         return (running, final)
     }
 
-    @Test("SmolLM2 on the shared protocol: PPL 22.9387 ± 0.02 and per-chunk values tracking llama.cpp's")
+    @Test("SmolLM2 with exact numerics (f32 on the dequantized Q4_1): PPL 22.9387 ± 0.02 = llama.cpp's F32 figure, per chunk too")
     func sharedProtocolMatchesLlamaCpp() throws {
         let reference = try Self.llamaCppReference()
         #expect(reference.running.count == 40)
-        let report = try Evaluator.run(model: Self.model, options: EvalOptions(textPath: Self.text, contextLength: 512, chunks: 40))
+        var options = EvalOptions(textPath: Self.text, contextLength: 512, chunks: 40)
+        options.numerics = .exact
+        let report = try Evaluator.run(model: Self.model, options: options)
+        #expect(report.numerics == .exact)
         #expect(abs(report.result.perplexity - reference.final) <= 0.02, "PPL \(report.result.perplexity)")
         #expect(abs(report.result.standardError - 0.69253) <= 0.005)
         #expect(report.result.tokensScored == 40 * 255)
         let worst = zip(report.result.runningPerplexity, reference.running).map { abs($0 - $1) }.max() ?? .infinity
         #expect(worst <= 0.02, "largest per-chunk difference \(worst)")
+    }
+
+    /// ggml numerics (the default for GGUF): the score llama-perplexity gives the same file. The
+    /// Q8_0 and Q4_0 files are written by Quanta from the F32 values, byte-identical to
+    /// `llama-quantize --pure` (make compat checks the bytes); 12 chunks keep the test short.
+    @Test("ggml numerics: running PPL within 0.02 of llama-perplexity's on the same file",
+          arguments: [("q4_1", nil), ("q8_0-pure", GGUFOutType.q8_0), ("q4_0-pure", GGUFOutType.q4_0)] as [(String, GGUFOutType?)])
+    func ggmlNumericsMatchLlamaCpp(reference name: String, outType: GGUFOutType?) throws {
+        let reference = try Self.llamaCppReference(name)
+        let scratch = try FixturePaths.scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        var model = Self.model
+        if let outType {
+            model = scratch + "/m.gguf"
+            _ = try Converter.convert(input: Self.model, output: model, options: ConvertOptions(from: nil, to: .gguf, outType: outType))
+        }
+        let chunks = 12
+        let report = try Evaluator.run(model: model, options: EvalOptions(textPath: Self.text, contextLength: 512, chunks: chunks))
+        #expect(report.numerics == .ggml)
+        let worst = zip(report.result.runningPerplexity, reference.running.prefix(chunks)).map { abs($0 - $1) }.max() ?? .infinity
+        #expect(worst <= 0.02, "\(name): largest running-PPL difference \(worst) (ours \(report.result.runningPerplexity.last ?? 0), llama.cpp \(reference.running[chunks - 1]))")
     }
 
     @Test("gptq protocol scores every next token; a model against itself has KL 0 and full agreement")

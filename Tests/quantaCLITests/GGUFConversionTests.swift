@@ -47,7 +47,7 @@ import Testing
         // and the GGUF in llama.cpp's Q/K order; both must give the same logits.
         let ids = scratch + "/ids.bin"
         try TestFiles.write(Self.tokenIDs(count: 128), to: ids)
-        let eval = try QuantaCLI.run(["eval", "--json", output, "--baseline", RealModel.path,
+        let eval = try QuantaCLI.run(["eval", "--json", output, "--baseline", RealModel.path, "--numerics", "exact",
                                       "--token-ids", ids, "--ctx", "64", "--chunks", "2"])
         try #require(eval.exitCode == 0, "\(eval)")
         let report = try eval.jsonObject()

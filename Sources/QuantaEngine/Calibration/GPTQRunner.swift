@@ -15,7 +15,8 @@ public struct GPTQTimings: Sendable {
 /// with the groups before it already quantized; the dequantized weights are written into the
 /// runner's slots, so the windows leave the layer through its quantized weights.
 /// Memory: the windows' residual streams (windows × t × D floats) and one carry buffer per window
-/// (windows × t × max(H·hd, F)): one layer's activations.
+/// (windows × t × max(H·hd, F)): one layer's activations; and one layer's linears in f32 while it is
+/// quantized (decoded from the stored form, released after).
 public final class GPTQRunner {
     public let runner: LlamaRunner
     public let windows: [[Int32]]
@@ -70,6 +71,8 @@ public final class GPTQRunner {
             }
             timings.forward += seconds(since: start)
         }
+        // The layer is done: its f32 working copies and its mapped pages go (one layer in f32 at a time).
+        runner.weights.releaseWorkingCopies(layer: layer)
     }
 
     /// Runs `group`'s stage over every window, adding each input to the group's Hessian.

@@ -43,7 +43,7 @@ extension LlamaRunner {
         let d = h.hiddenSize, q = h.headCount * h.headDimension
         let hiddenP = hidden.pointer
         loadHidden(state, rows: t)
-        Gemm.multiplyTransposed(carry, rows: t, inner: q, w.output.pointer, columns: d, into: hiddenP, accumulate: true)
+        multiply(w.matrix(.o), carry, rows: t, inputStride: q, into: hiddenP, outputStride: d, accumulate: true)
         storeHidden(state, rows: t)
         normalizeRows(hiddenP, weight: w.mlpNorm, tokens: t)
         return LinearInput(group: .gateUp, values: UnsafePointer(normed.pointer), rows: t, columns: d, rowStride: d)
@@ -56,7 +56,8 @@ extension LlamaRunner {
         let d = h.hiddenSize, f = h.intermediateSize
         let normedP = normed.pointer, gateUpP = gateUp.pointer
         normalizeRows(state, weight: w.mlpNorm, tokens: t)
-        Gemm.multiplyTransposed(normedP, rows: t, inner: d, w.gateUp.pointer, columns: 2 * f, into: gateUpP)
+        multiply(w.matrix(.gate), normedP, rows: t, inputStride: d, into: gateUpP, outputStride: 2 * f)
+        multiply(w.matrix(.up), normedP, rows: t, inputStride: d, into: gateUpP + f, outputStride: 2 * f)
         parallelRows(t) { r in
             Elementwise.swiglu(gateUpP + r * 2 * f, gateUpP + r * 2 * f + f, count: f)
             (carry + r * f).update(from: gateUpP + r * 2 * f, count: f)

@@ -176,9 +176,8 @@ public struct LlamaInt8Linears: Sendable {
     public var gateUp: Int8Linear?
     public var down: Int8Linear?
 
-    /// Attaches a layer's LLM.int8 linears (if any) to its f32 weights. The f32 buffers keep the
-    /// dequantized weights for everything else that reads them (calibration, inspection).
-    public static func attach(tensors: [String: GraphTensor], prefix p: String, to layer: LlamaLayerWeights) throws -> LlamaLayerWeights {
+    /// The LLM.int8 linears of the layer at `prefix`, nil when it has none.
+    public static func make(tensors: [String: GraphTensor], prefix p: String) throws -> LlamaInt8Linears? {
         func linear(_ module: String) throws -> Int8Linear? {
             guard let tensor = tensors[p + module + ".weight"] else { return nil }
             return try Int8Linear(tensor: tensor)
@@ -192,10 +191,8 @@ public struct LlamaInt8Linears: Sendable {
                                        output: try linear("self_attn.o_proj"),
                                        gateUp: try stack(["mlp.gate_proj", "mlp.up_proj"]),
                                        down: try linear("mlp.down_proj"))
-        guard linears.qkv != nil || linears.output != nil || linears.gateUp != nil || linears.down != nil else { return layer }
-        var copy = layer
-        copy.int8 = linears
-        return copy
+        guard linears.qkv != nil || linears.output != nil || linears.gateUp != nil || linears.down != nil else { return nil }
+        return linears
     }
 
     /// A weight's f32 values for the engine: bitsandbytes 4-bit weights are rounded to their compute dtype

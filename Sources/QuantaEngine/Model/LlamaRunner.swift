@@ -5,22 +5,30 @@ import QuantaGraph
 /// The Llama-family forward pass over one context window, batched over its tokens:
 /// embedding → [RMSNorm → fused QKV → RoPE → causal GQA attention → O → residual →
 /// RMSNorm → fused gate/up → SwiGLU → down → residual] × layers → RMSNorm → lm_head.
-/// All in f32; GEMMs through OpenBLAS, attention heads and row loops split across cores.
+/// Activations in f32; every linear through `MatrixProduct` against the weight as stored (with
+/// `numerics` deciding how activations meet it), attention heads and row loops split across cores.
+/// Memory: the weights' storage plus the scratch below — O(maxTokens · (D + F + V)) and attention
+/// scores of cores × 64 × maxTokens floats (independent of the head count).
 public final class LlamaRunner: @unchecked Sendable {
     public let weights: LlamaWeights
     public let maxTokens: Int
+    public let numerics: Numerics
     let rope: RotaryTable
     // Scratch, sized once for maxTokens.
     let hidden: FloatBuffer, normed: FloatBuffer, qkv: FloatBuffer, attention: FloatBuffer
     let gateUp: FloatBuffer, scores: FloatBuffer
+    let products = ProductScratch()
+    /// Query rows per attention task; each worker owns attentionBlockRows × maxTokens scores.
+    static let attentionBlockRows = 64
     /// Logits of the last forward pass, reused so each window costs no 50 MB allocation.
     let logitsBuffer: FloatBuffer
 
-    public init(weights: LlamaWeights, maxTokens: Int) {
+    public init(weights: LlamaWeights, maxTokens: Int, numerics: Numerics? = nil) {
         Gemm.configure()
         let h = weights.hyperparameters
         self.weights = weights
         self.maxTokens = maxTokens
+        self.numerics = numerics ?? weights.defaultNumerics
         rope = RotaryTable(hyperparameters: h, positions: maxTokens, frequencyFactors: weights.ropeFrequencyFactors)
         let qkvWidth = (h.headCount + 2 * h.kvHeadCount) * h.headDimension
         hidden = FloatBuffer(count: maxTokens * h.hiddenSize)
@@ -28,7 +36,7 @@ public final class LlamaRunner: @unchecked Sendable {
         qkv = FloatBuffer(count: maxTokens * qkvWidth)
         attention = FloatBuffer(count: maxTokens * h.headCount * h.headDimension)
         gateUp = FloatBuffer(count: maxTokens * 2 * h.intermediateSize)
-        scores = FloatBuffer(count: h.headCount * maxTokens * maxTokens)
+        scores = FloatBuffer(count: Parallel.cores * Self.attentionBlockRows * maxTokens)
         logitsBuffer = FloatBuffer(count: maxTokens * h.vocabSize)
     }
 
@@ -49,8 +57,7 @@ public final class LlamaRunner: @unchecked Sendable {
         let rows = t - outputFrom
         let d = h.hiddenSize
         normalizeRows(hidden.pointer + outputFrom * d, weight: weights.finalNorm, tokens: rows)
-        Gemm.multiplyTransposed(normed.pointer, rows: rows, inner: d, weights.lmHead.pointer, columns: h.vocabSize,
-                                into: logitsBuffer.pointer)
+        multiply(weights.lmHead, normed.pointer, rows: rows, inputStride: d, into: logitsBuffer.pointer, outputStride: h.vocabSize)
         return UnsafeBufferPointer(start: logitsBuffer.pointer, count: rows * h.vocabSize)
     }
 
@@ -61,7 +68,7 @@ public final class LlamaRunner: @unchecked Sendable {
             guard token >= 0, Int(token) < h.vocabSize else {
                 throw EngineError.invalidInput("token id \(token) at position \(i) is outside the vocabulary (\(h.vocabSize))")
             }
-            (hidden.pointer + i * d).update(from: weights.embedding.pointer + Int(token) * d, count: d)
+            weights.embedding.decodeRows(Int(token), 1, into: hidden.pointer + i * d)
         }
     }
 
@@ -91,7 +98,7 @@ public final class LlamaRunner: @unchecked Sendable {
         if let int8 = w.int8?.output {
             int8.apply(attention.pointer, rows: t, inputStride: heads * hd, into: hiddenP, outputStride: d, accumulate: true)
         } else {
-            Gemm.multiplyTransposed(attention.pointer, rows: t, inner: heads * hd, w.output.pointer, columns: d, into: hiddenP, accumulate: true)
+            multiply(w.matrix(.o), attention.pointer, rows: t, inputStride: heads * hd, into: hiddenP, outputStride: d, accumulate: true)
         }
 
         // MLP block.
@@ -102,7 +109,8 @@ public final class LlamaRunner: @unchecked Sendable {
         if let int8 = w.int8?.gateUp {
             int8.apply(normedP, rows: t, inputStride: d, into: gateUpP, outputStride: 2 * f, accumulate: false)
         } else {
-            Gemm.multiplyTransposed(normedP, rows: t, inner: d, w.gateUp.pointer, columns: 2 * f, into: gateUpP)
+            multiply(w.matrix(.gate), normedP, rows: t, inputStride: d, into: gateUpP, outputStride: 2 * f)
+            multiply(w.matrix(.up), normedP, rows: t, inputStride: d, into: gateUpP + f, outputStride: 2 * f)
         }
         parallelRows(t) { r in Elementwise.swiglu(gateUpP + r * 2 * f, gateUpP + r * 2 * f + f, count: f) }
         capture?(LinearInput(group: .down, values: UnsafePointer(gateUpP), rows: t, columns: f, rowStride: 2 * f))
@@ -116,6 +124,13 @@ public final class LlamaRunner: @unchecked Sendable {
     }
 
     /// RMSNorm of the first `t` rows of `source` (row stride D) with `weight`, into the `normed` scratch.
+    /// output (+)= input · Wᵀ through the runner's numerics and scratch.
+    func multiply(_ w: WeightMatrix, _ input: UnsafePointer<Float>, rows t: Int, inputStride: Int,
+                  into output: UnsafeMutablePointer<Float>, outputStride: Int, accumulate: Bool = false) {
+        MatrixProduct.multiply(w, input, rows: t, inputStride: inputStride, into: output, outputStride: outputStride,
+                               accumulate: accumulate, numerics: numerics, scratch: products)
+    }
+
     func normalizeRows(_ source: UnsafePointer<Float>, weight: FloatBuffer, tokens t: Int) {
         let h = weights.hyperparameters, d = h.hiddenSize
         let epsilon = Float(h.rmsNormEpsilon), normedP = normed.pointer, weightP = weight.pointer
@@ -132,7 +147,9 @@ public final class LlamaRunner: @unchecked Sendable {
         if let int8 = w.int8?.qkv {
             int8.apply(normedP, rows: t, inputStride: d, into: qkvP, outputStride: qkvWidth, accumulate: false)
         } else {
-            Gemm.multiplyTransposed(normedP, rows: t, inner: d, w.qkv.pointer, columns: qkvWidth, into: qkvP)
+            multiply(w.matrix(.q), normedP, rows: t, inputStride: d, into: qkvP, outputStride: qkvWidth)
+            multiply(w.matrix(.k), normedP, rows: t, inputStride: d, into: qkvP + heads * hd, outputStride: qkvWidth)
+            multiply(w.matrix(.v), normedP, rows: t, inputStride: d, into: qkvP + (heads + kvHeads) * hd, outputStride: qkvWidth)
         }
         let cosP = rope.cosines.withUnsafeBufferPointer { $0.baseAddress! }
         let sinP = rope.sines.withUnsafeBufferPointer { $0.baseAddress! }
@@ -157,20 +174,11 @@ public final class LlamaRunner: @unchecked Sendable {
         target.update(from: hidden.pointer, count: rows * weights.hyperparameters.hiddenSize)
     }
 
+    /// down_proj on the SwiGLU output in `gateUp` (row stride 2F), accumulated into the residual stream.
     func downProjection(_ w: LlamaLayerWeights, tokens t: Int) {
         let h = weights.hyperparameters
-        let d = h.hiddenSize, f = h.intermediateSize
-        let parts = d >= 256 ? Gemm.cores : 1
-        let block = ((d + parts - 1) / parts + 15) / 16 * 16
-        let a = UInt(bitPattern: gateUp.pointer), b = UInt(bitPattern: w.down.pointer), c = UInt(bitPattern: hidden.pointer)
-        DispatchQueue.concurrentPerform(iterations: parts) { part in
-            let start = part * block
-            let width = min(block, d - start)
-            guard width > 0, let a = UnsafePointer<Float>(bitPattern: a), let b = UnsafePointer<Float>(bitPattern: b),
-                  let c = UnsafeMutablePointer<Float>(bitPattern: c) else { return }
-            Gemm.sgemm(transA: false, transB: true, m: t, n: width, k: f, alpha: 1, a: a, lda: 2 * f,
-                       b: b + start * f, ldb: f, beta: 1, c: c + start, ldc: d)
-        }
+        multiply(w.matrix(.down), gateUp.pointer, rows: t, inputStride: 2 * h.intermediateSize, into: hidden.pointer,
+                 outputStride: h.hiddenSize, accumulate: true)
     }
 
     /// Causal grouped-query attention. Tasks are (head, block of query rows); a block of rows
@@ -182,32 +190,37 @@ public final class LlamaRunner: @unchecked Sendable {
         let group = heads / kvHeads
         let scale = 1 / Float(hd).squareRoot()
         let qkvP = qkv.pointer, out = attention.pointer, scoresBase = scores.pointer
-        let stride = maxTokens * maxTokens
-        let blockRows = 64
+        let blockRows = Self.attentionBlockRows
         let blocks = (t + blockRows - 1) / blockRows
-        Parallel.forEach(heads * blocks) { task in
-            // Larger blocks first (they see more keys) for better balance across cores.
+        let tasks = heads * blocks, workers = min(Parallel.cores, tasks)
+        let workerStride = blockRows * maxTokens
+        Parallel.forEach(workers) { worker in
+          var task = worker
+          // Each worker owns one score block; tasks are dealt round-robin, larger blocks first (they see more keys).
+          while task < tasks {
+            defer { task += workers }
             let head = task % heads
             let block = blocks - 1 - task / heads
             let r0 = block * blockRows, r1 = min(t, r0 + blockRows)
             let rows = r1 - r0
-            let s = scoresBase + head * stride + r0 * t
+            let s = scoresBase + worker * workerStride
             let kvHead = head / group
             let q = qkvP + r0 * qkvWidth + head * hd
             let k = qkvP + (heads + kvHead) * hd
             let v = qkvP + (heads + kvHeads + kvHead) * hd
             // scores[rows × r1] = scale · Q_block · K[0..<r1]ᵀ
             Gemm.sgemm(transA: false, transB: true, m: rows, n: r1, k: hd, alpha: scale, a: q, lda: qkvWidth,
-                       b: k, ldb: qkvWidth, beta: 0, c: s, ldc: t)
+                       b: k, ldb: qkvWidth, beta: 0, c: s, ldc: r1)
             for row in 0 ..< rows {
-                let r = s + row * t
+                let r = s + row * r1
                 let visible = r0 + row + 1
                 Elementwise.softmax(r, count: visible)
                 if visible < r1 { (r + visible).update(repeating: 0, count: r1 - visible) }
             }
             // out[rows × hd] = P[rows × r1] · V[0..<r1]
-            Gemm.sgemm(transA: false, transB: false, m: rows, n: hd, k: r1, alpha: 1, a: s, lda: t,
+            Gemm.sgemm(transA: false, transB: false, m: rows, n: hd, k: r1, alpha: 1, a: s, lda: r1,
                        b: v, ldb: qkvWidth, beta: 0, c: out + r0 * heads * hd + head * hd, ldc: heads * hd)
+          }
         }
     }
 

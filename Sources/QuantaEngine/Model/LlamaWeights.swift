@@ -2,82 +2,118 @@ import QuantaCore
 import QuantaGraph
 import QuantaQuant
 
-/// One decoder layer's weights, dequantized to f32 in Hugging Face order, with q/k/v fused
-/// into one matrix and gate/up into another so each is a single GEMM.
-public struct LlamaLayerWeights: Sendable {
-    public let attentionNorm: FloatBuffer       // [D]
-    public let qkv: FloatBuffer                 // [(H + 2·KV)·hd, D]
-    public let qkvBias: FloatBuffer?            // [(H + 2·KV)·hd] (qwen2)
-    public let output: FloatBuffer              // [D, H·hd]
-    public let mlpNorm: FloatBuffer             // [D]
-    public let gateUp: FloatBuffer              // [2·F, D]
-    public let down: FloatBuffer                // [D, F]
-    /// LLM.int8 linears that replace the f32 GEMMs above (bitsandbytes int8 checkpoints; Int8Linear.swift).
-    public var int8: LlamaInt8Linears? = nil
-}
+/// The linears of a Llama-family decoder layer, in the order the layer computes them.
+public enum LinearModule: Int, Sendable, CaseIterable {
+    case q, k, v, o, gate, up, down
 
-/// All weights of a Llama-family model, ready for the forward pass.
-/// Memory: 4 bytes × parameters (SmolLM2-135M: about 540 MB), since every weight is held in f32.
-public final class LlamaWeights: @unchecked Sendable {
-    public let hyperparameters: Hyperparameters
-    public let embedding: FloatBuffer           // [V, D]
-    public let layers: [LlamaLayerWeights]
-    public let finalNorm: FloatBuffer           // [D]
-    public let lmHead: FloatBuffer              // [V, D] (the embedding when tied)
-    public let ropeFrequencyFactors: [Float]?   // GGUF `rope_freqs.weight` (llama3-style scaling)
-
-    public var parameterBytes: Int {
-        var total = embedding.count + finalNorm.count + (lmHead === embedding ? 0 : lmHead.count)
-        for layer in layers {
-            total += layer.attentionNorm.count + layer.qkv.count + (layer.qkvBias?.count ?? 0) + layer.output.count
-                + layer.mlpNorm.count + layer.gateUp.count + layer.down.count
-        }
-        return total * 4
+    /// The Hugging Face module name under `model.layers.N.`.
+    public var name: String {
+        ["self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj",
+         "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj"][rawValue]
     }
 
-    /// Builds the weights from a graph of a known Llama-family architecture.
+    public init?(name: String) {
+        guard let match = LinearModule.allCases.first(where: { $0.name == name }) else { return nil }
+        self = match
+    }
+}
+
+/// One decoder layer: its linears in their stored form, norms and biases in f32 (a few
+/// thousand floats). A calibrated pass can replace the linears with f32 working copies for the
+/// time it works on the layer (`LlamaWeights.linear(layer:module:)`), then drop them again.
+public final class LlamaLayerWeights: @unchecked Sendable {
+    public let attentionNorm: FloatBuffer       // [D]
+    public let mlpNorm: FloatBuffer             // [D]
+    public let qkvBias: FloatBuffer?            // [(H + 2·KV)·hd] (qwen2)
+    /// The stored linears, indexed by `LinearModule.rawValue`.
+    public let stored: [WeightMatrix]
+    /// f32 working copies while a calibrated pass works on this layer.
+    var working: [FloatMatrix]?
+    /// LLM.int8 linears that replace the products above (bitsandbytes int8 checkpoints; Int8Linear.swift).
+    public var int8: LlamaInt8Linears? = nil
+
+    init(attentionNorm: FloatBuffer, mlpNorm: FloatBuffer, qkvBias: FloatBuffer?, stored: [WeightMatrix]) {
+        self.attentionNorm = attentionNorm
+        self.mlpNorm = mlpNorm
+        self.qkvBias = qkvBias
+        self.stored = stored
+    }
+
+    /// The matrix the forward pass multiplies by: the working copy when there is one.
+    public func matrix(_ module: LinearModule) -> WeightMatrix {
+        working?[module.rawValue] ?? stored[module.rawValue]
+    }
+
+    /// Bytes of the stored linears.
+    public var storedBytes: Int { stored.reduce(0) { $0 + $1.storedBytes } }
+}
+
+/// All weights of a Llama-family model, ready for the forward pass, each in its stored form
+/// (see WeightMatrix.swift): memory is the file's mapped pages plus norms and biases, not
+/// 4 bytes × parameters.
+public final class LlamaWeights: @unchecked Sendable {
+    public let hyperparameters: Hyperparameters
+    public let embedding: WeightMatrix           // [V, D], rows decoded when looked up
+    public let layers: [LlamaLayerWeights]
+    public let finalNorm: FloatBuffer            // [D]
+    public let lmHead: WeightMatrix              // [V, D] (the embedding when tied)
+    public let ropeFrequencyFactors: [Float]?    // GGUF `rope_freqs.weight` (llama3-style scaling)
+    /// `.ggml` for GGUF models (llama.cpp's numerics), `.exact` otherwise.
+    public let defaultNumerics: Numerics
+
+    /// Bytes of every weight in its stored form (the tied head counted once).
+    public var storedBytes: Int {
+        embedding.storedBytes + (lmHead === embedding ? 0 : lmHead.storedBytes) + finalNorm.count * 4
+            + layers.reduce(0) { $0 + $1.storedBytes + ($1.attentionNorm.count + $1.mlpNorm.count + ($1.qkvBias?.count ?? 0)) * 4 }
+    }
+
+    /// The storage kinds present, with their share of the bytes (for reports): "Q4_K 61%, Q6_K 12%, …".
+    public var storageSummary: String {
+        var bytes: [String: Int] = [:]
+        for m in [embedding] + (lmHead === embedding ? [] : [lmHead]) + layers.flatMap(\.stored) { bytes[m.storageName, default: 0] += m.storedBytes }
+        let total = max(1, bytes.values.reduce(0, +))
+        return bytes.sorted { $0.value > $1.value }.map { "\($0.key) \(Int((Double($0.value) * 100 / Double(total)).rounded()))%" }.joined(separator: ", ")
+    }
+
+    /// Builds the weights from a graph of a known Llama-family architecture. Nothing is decoded
+    /// except norms and biases; the linears keep pointing into the graph's storage.
     public init(graph: ModelGraph) throws {
-        guard let spec = graph.architecture.spec, let h = graph.hyperparameters else {
+        guard graph.architecture.spec != nil, let h = graph.hyperparameters else {
             throw EngineError.unsupportedModel("\(graph.source): the engine runs Llama-family models (llama, mistral, qwen2); this is '\(graph.architecture.rawValue)'")
         }
-        _ = spec
         hyperparameters = h
+        defaultNumerics = graph.ggufMetadata != nil ? .ggml : .exact
         let tensors = Dictionary(graph.tensors.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-        func load(_ name: String, _ shape: [Int]) throws -> [Float] {
+        func tensor(_ name: String) throws -> GraphTensor {
             guard let tensor = tensors[name] else { throw GraphError.missingTensor(name: name, context: graph.source) }
-            guard tensor.shape == shape else { throw GraphError.shapeMismatch(name: name, expected: shape, found: tensor.shape) }
-            return try LlamaInt8Linears.engineFloats(tensor)  // Dequantizer.floats + bnb 4-bit compute dtype
+            return tensor
+        }
+        func matrix(_ name: String, _ rows: Int, _ columns: Int) throws -> WeightMatrix {
+            try WeightMatrixLoader.matrix(try tensor(name), rows: rows, columns: columns)
+        }
+        func vector(_ name: String, _ count: Int) throws -> FloatBuffer {
+            try WeightMatrixLoader.vector(try tensor(name), count: count)
         }
         let d = h.hiddenSize, f = h.intermediateSize, hd = h.headDimension
         let qRows = h.headCount * hd, kvRows = h.kvHeadCount * hd
-        embedding = FloatBuffer(try load("model.embed_tokens.weight", [h.vocabSize, d]))
-        finalNorm = FloatBuffer(try load("model.norm.weight", [d]))
-        if tensors["lm_head.weight"] != nil {
-            lmHead = FloatBuffer(try load("lm_head.weight", [h.vocabSize, d]))
-        } else {
-            lmHead = embedding
-        }
+        embedding = try matrix("model.embed_tokens.weight", h.vocabSize, d)
+        finalNorm = try vector("model.norm.weight", d)
+        lmHead = tensors["lm_head.weight"] != nil ? try matrix("lm_head.weight", h.vocabSize, d) : embedding
         ropeFrequencyFactors = try tensors["rope_freqs.weight"].map { try Dequantizer.floats($0) }
         var layers: [LlamaLayerWeights] = []
         for i in 0 ..< h.layerCount {
             let p = "model.layers.\(i)."
-            let q = try load(p + "self_attn.q_proj.weight", [qRows, d])
-            let k = try load(p + "self_attn.k_proj.weight", [kvRows, d])
-            let v = try load(p + "self_attn.v_proj.weight", [kvRows, d])
             var bias: FloatBuffer?
             if h.attentionBias || tensors[p + "self_attn.q_proj.bias"] != nil {
-                bias = FloatBuffer(try load(p + "self_attn.q_proj.bias", [qRows]) + load(p + "self_attn.k_proj.bias", [kvRows])
-                                   + load(p + "self_attn.v_proj.bias", [kvRows]))
+                bias = FloatBuffer(try vector(p + "self_attn.q_proj.bias", qRows).array + vector(p + "self_attn.k_proj.bias", kvRows).array
+                                   + vector(p + "self_attn.v_proj.bias", kvRows).array)
             }
-            let gate = try load(p + "mlp.gate_proj.weight", [f, d])
-            let up = try load(p + "mlp.up_proj.weight", [f, d])
-            layers.append(try LlamaInt8Linears.attach(tensors: tensors, prefix: p, to: LlamaLayerWeights(
-                attentionNorm: FloatBuffer(try load(p + "input_layernorm.weight", [d])),
-                qkv: FloatBuffer(q + k + v), qkvBias: bias,
-                output: FloatBuffer(try load(p + "self_attn.o_proj.weight", [d, qRows])),
-                mlpNorm: FloatBuffer(try load(p + "post_attention_layernorm.weight", [d])),
-                gateUp: FloatBuffer(gate + up),
-                down: FloatBuffer(try load(p + "mlp.down_proj.weight", [d, f])))))
+            let shapes: [(Int, Int)] = [(qRows, d), (kvRows, d), (kvRows, d), (d, qRows), (f, d), (f, d), (d, f)]
+            let stored = try LinearModule.allCases.map { try matrix(p + $0.name + ".weight", shapes[$0.rawValue].0, shapes[$0.rawValue].1) }
+            let layer = LlamaLayerWeights(attentionNorm: try vector(p + "input_layernorm.weight", d),
+                                          mlpNorm: try vector(p + "post_attention_layernorm.weight", d), qkvBias: bias, stored: stored)
+            layer.int8 = try LlamaInt8Linears.make(tensors: tensors, prefix: p)
+            layers.append(layer)
         }
         self.layers = layers
     }
@@ -97,8 +133,9 @@ public enum EngineError: Error, CustomStringConvertible, Sendable {
 }
 
 extension LlamaWeights {
-    /// Where one linear's weight [out × in] lives inside the fused buffers (read or overwrite it in
-    /// place: calibrated passes write back their dequantized weights so later layers see them).
+    /// Where one linear's weight [out × in] lives as f32 while a calibrated pass works on its
+    /// layer (read or overwrite it in place: passes write back their dequantized weights so the
+    /// rest of the layer sees them).
     public struct LinearSlot {
         public let pointer: UnsafeMutablePointer<Float>
         public let rows: Int
@@ -107,24 +144,67 @@ extension LlamaWeights {
         public let bias: UnsafeMutablePointer<Float>?
     }
 
-    /// The slot of `module` ("self_attn.q_proj", …, "mlp.down_proj") in decoder layer `layer`.
+    /// The f32 slot of `module` ("self_attn.q_proj", …, "mlp.down_proj") in decoder layer `layer`.
+    /// The first call for a layer decodes its linears into working copies (one layer in f32);
+    /// `releaseWorkingCopies(layer:)` drops them.
     public func linear(layer: Int, module: String) throws -> LinearSlot {
         guard layers.indices.contains(layer) else { throw EngineError.invalidInput("layer \(layer) does not exist") }
-        let h = hyperparameters, w = layers[layer]
-        let d = h.hiddenSize, f = h.intermediateSize, hd = h.headDimension
-        let qRows = h.headCount * hd, kvRows = h.kvHeadCount * hd
-        func bias(_ offset: Int) -> UnsafeMutablePointer<Float>? { w.qkvBias.map { $0.pointer + offset } }
-        switch module {
-        case "self_attn.q_proj": return LinearSlot(pointer: w.qkv.pointer, rows: qRows, columns: d, bias: bias(0))
-        case "self_attn.k_proj": return LinearSlot(pointer: w.qkv.pointer + qRows * d, rows: kvRows, columns: d, bias: bias(qRows))
-        case "self_attn.v_proj":
-            return LinearSlot(pointer: w.qkv.pointer + (qRows + kvRows) * d, rows: kvRows, columns: d, bias: bias(qRows + kvRows))
-        case "self_attn.o_proj": return LinearSlot(pointer: w.output.pointer, rows: d, columns: qRows, bias: nil)
-        case "mlp.gate_proj": return LinearSlot(pointer: w.gateUp.pointer, rows: f, columns: d, bias: nil)
-        case "mlp.up_proj": return LinearSlot(pointer: w.gateUp.pointer + f * d, rows: f, columns: d, bias: nil)
-        case "mlp.down_proj": return LinearSlot(pointer: w.down.pointer, rows: d, columns: f, bias: nil)
-        default: throw EngineError.invalidInput("'\(module)' is not a linear of a Llama-family decoder layer")
+        guard let linear = LinearModule(name: module) else {
+            throw EngineError.invalidInput("'\(module)' is not a linear of a Llama-family decoder layer")
         }
+        let w = layers[layer]
+        let working = materialize(layer: layer)[linear.rawValue]
+        let h = hyperparameters, qRows = h.headCount * h.headDimension, kvRows = h.kvHeadCount * h.headDimension
+        var bias: UnsafeMutablePointer<Float>?
+        if let b = w.qkvBias {
+            switch linear {
+            case .q: bias = b.pointer
+            case .k: bias = b.pointer + qRows
+            case .v: bias = b.pointer + qRows + kvRows
+            default: bias = nil
+            }
+        }
+        guard let pointer = working.mutablePointer else { throw EngineError.invalidInput("working copy of \(module) is not writable") }
+        return LinearSlot(pointer: pointer, rows: working.rows, columns: working.columns, bias: bias)
+    }
+
+    /// Decodes layer `layer`'s linears into f32 working copies (once) and returns them. q/k/v
+    /// share one buffer, stacked in that order, and so do gate/up (AWQ scales a group as one matrix).
+    @discardableResult
+    public func materialize(layer index: Int) -> [FloatMatrix] {
+        let layer = layers[index]
+        if let working = layer.working { return working }
+        var working: [FloatMatrix] = []
+        for group in [[LinearModule.q, .k, .v], [.o], [.gate, .up], [.down]] {
+            let parts = group.map { layer.stored[$0.rawValue] }
+            let buffer = FloatBuffer(count: parts.reduce(0) { $0 + $1.rows * $1.columns })
+            var offset = 0
+            for part in parts {
+                let matrix = FloatMatrix(buffer: buffer, offset: offset, rows: part.rows, columns: part.columns)
+                let target = UInt(bitPattern: buffer.pointer + offset)
+                Parallel.forRanges(part.rows, minimumPerTask: 16) { range in
+                    guard let out = UnsafeMutablePointer<Float>(bitPattern: target) else { return }
+                    part.decodeRows(range.lowerBound, range.count, into: out + range.lowerBound * part.columns)
+                }
+                working.append(matrix)
+                offset += part.rows * part.columns
+            }
+        }
+        layer.working = working
+        return working
+    }
+
+    /// Drops layer `layer`'s working copies and the mapped pages of its stored linears.
+    public func releaseWorkingCopies(layer index: Int) {
+        let layer = layers[index]
+        layer.working = nil
+        for matrix in layer.stored { matrix.releasePages() }
+    }
+
+    /// Calibrated passes read the model once, layer after layer: tell the kernel (read-ahead, and
+    /// pages behind can go), as `releaseWorkingCopies` drops each finished layer's pages.
+    public func adviseSequentialRead() {
+        for layer in layers { for matrix in layer.stored { matrix.adviseSequential() } }
     }
 
     /// The RMSNorm weight that feeds a group (AWQ folds its scales into it).

@@ -4,6 +4,7 @@ import QuantaEngine
 import QuantaKit
 
 extension EvalProtocol: ExpressibleByArgument {}
+extension Numerics: ExpressibleByArgument {}
 
 struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -12,6 +13,14 @@ struct Eval: ParsableCommand {
         Examples:
           quanta eval model.gguf --text data/wikitext-2-raw-test.txt --ctx 512 --chunks 40
           quanta eval quantized/ --baseline model.gguf --text data/wikitext-2-raw-test.txt --chunks 40
+          quanta eval model-q4_k_m.gguf --numerics exact --text data/wikitext-2-raw-test.txt
+
+        Weights are used as stored (mapped from the file, decoded panel by panel); memory is about
+        the file's size plus the activations. Numerics: `ggml` (the default for GGUF files) converts
+        activations to each weight type's vec_dot_type as llama.cpp's CPU backend does (f16, bf16,
+        Q8_0, Q8_1, Q8_K), so a GGUF scores what llama-perplexity scores for it; `exact` (the default
+        for every other format) multiplies f32 activations by the dequantized weights. The report
+        says which one ran.
         """)
 
     @Argument(help: "The model: a GGUF file or a Hugging Face directory.") var model: String
@@ -23,6 +32,8 @@ struct Eval: ParsableCommand {
     var evalProtocol: EvalProtocol = .llamaCpp
     @Option(name: .long, help: "Compare against this model: KL divergence, top-1 agreement, RMS Δp, PPL ratio.")
     var baseline: String?
+    @Option(name: .long, help: "ggml (llama.cpp's activation conversion; default for GGUF) or exact (f32 on dequantized weights; default otherwise); applies to --baseline too.")
+    var numerics: Numerics?
     @Option(name: .long, help: "Write a self-contained HTML report (table and per-chunk plot) here.")
     var report: String?
     @Option(name: .customLong("dump-logits"), help: .hidden) var dumpLogits: String?
@@ -39,6 +50,7 @@ struct Eval: ParsableCommand {
         var options = EvalOptions(textPath: text, tokenIDsPath: tokenIds, evalProtocol: evalProtocol,
                                   contextLength: ctx, chunks: chunks, baseline: baseline)
         options.dumpLogitsPath = dumpLogits
+        options.numerics = numerics
         let report = try Evaluator.run(model: model, options: options)
         if let path = self.report { try report.html().write(toFile: path, atomically: true, encoding: .utf8) }
         print(output.json ? report.json() : report.text())

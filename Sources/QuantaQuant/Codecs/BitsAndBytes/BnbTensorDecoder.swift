@@ -53,26 +53,9 @@ public enum BnbTensorDecoder {
     }
 
     static func decodeFourBit(_ q: QuantizedTensor, kind: QuantScheme.Bnb4Kind, name: String) throws -> [Float] {
-        let state = try quantState(q, kind: kind, name: name)
-        let count = try ShapeMath.elementCount(state.shape, context: name)
-        guard try ShapeMath.elementCount(q.shape, context: name) == count else {
-            throw BnbLayoutError.invalidQuantState(tensor: name, reason: "shape \(state.shape) does not match the tensor's \(q.shape)")
-        }
-        guard let packed = q.component("weight"), packed.dtype == .u8, packed.elementCount == Bnb4BitCodec.packedByteCount(count) else {
-            throw BnbLayoutError.invalidComponent(tensor: name, key: name, reason: "expected \(Bnb4BitCodec.packedByteCount(count)) packed U8 bytes")
-        }
-        let blocks = Bnb4BitCodec.blockCount(count, blockSize: state.blockSize)
-        let scales = try absmax(q, state: state, blocks: blocks, name: name)
-        var values = [Float](repeating: 0, count: count)
-        try packed.withUnsafeBytes { raw in
-            try scales.withUnsafeBufferPointer { absmax in
-                try values.withUnsafeMutableBufferPointer { out in
-                    try Bnb4BitCodec.dequantize(packed: raw.bindMemory(to: UInt8.self), absmax: absmax, kind: kind,
-                                                blockSize: state.blockSize, into: out)
-                }
-            }
-        }
-        if let dtype = state.dataType { round(&values, to: dtype) }
+        let rows = try Bnb4RowDecoder(q, kind: kind, name: name, computeDType: nil)
+        var values = [Float](repeating: 0, count: rows.count)
+        values.withUnsafeMutableBufferPointer { rows.decodeElements(0, rows.count, into: $0.baseAddress!) }
         return values
     }
 
@@ -106,5 +89,55 @@ public enum BnbTensorDecoder {
     /// The DType a `bnb_4bit_compute_dtype` name stands for (f32 when unknown).
     public static func computeDType(_ name: String) -> DType {
         BitsAndBytesLayout.QuantState(quantType: .nf4, blockSize: 64, dtype: name, shape: [], nested: nil).dataType ?? .f32
+    }
+}
+
+/// Decoding of a bitsandbytes 4-bit tensor by element ranges (so by rows of a [out, in] weight)
+/// straight from its packed bytes; the absmax is expanded once (one float per block of 64).
+/// Values are `dequantize_4bit`'s (rounded to the state's dtype), then to `computeDType` when
+/// given — what `matmul_4bit` multiplies.
+public struct Bnb4RowDecoder: Sendable {
+    public let count: Int
+    let packed: TensorView
+    let absmax: [Float]
+    let code: [Float]
+    let blockSize: Int
+    let rounding: [DType]
+
+    public init(_ q: QuantizedTensor, kind: QuantScheme.Bnb4Kind, name: String, computeDType: DType?) throws {
+        let state = try BnbTensorDecoder.quantState(q, kind: kind, name: name)
+        let count = try ShapeMath.elementCount(state.shape, context: name)
+        guard try ShapeMath.elementCount(q.shape, context: name) == count else {
+            throw BnbLayoutError.invalidQuantState(tensor: name, reason: "shape \(state.shape) does not match the tensor's \(q.shape)")
+        }
+        guard let packed = q.component("weight"), packed.dtype == .u8, packed.elementCount == Bnb4BitCodec.packedByteCount(count) else {
+            throw BnbLayoutError.invalidComponent(tensor: name, key: name, reason: "expected \(Bnb4BitCodec.packedByteCount(count)) packed U8 bytes")
+        }
+        guard state.blockSize > 0, state.blockSize % 2 == 0 else { throw BnbCodecError.invalidBlockSize(state.blockSize) }
+        let blocks = Bnb4BitCodec.blockCount(count, blockSize: state.blockSize)
+        absmax = try BnbTensorDecoder.absmax(q, state: state, blocks: blocks, name: name)
+        self.count = count
+        self.packed = packed
+        self.code = Bnb4BitCodec.code(kind)
+        self.blockSize = state.blockSize
+        rounding = [state.dataType, computeDType].compactMap { $0 }.filter { $0 == .bf16 || $0 == .f16 }
+    }
+
+    /// Elements `start ..< start + length` into `output`.
+    public func decodeElements(_ start: Int, _ length: Int, into output: UnsafeMutablePointer<Float>) {
+        packed.withUnsafeBytes { raw in
+            guard let bytes = raw.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return }
+            for e in start ..< start + length {
+                let byte = bytes[e >> 1]
+                let nibble = e & 1 == 0 ? byte >> 4 : byte & 0x0F
+                output[e - start] = code[Int(nibble)] * absmax[e / blockSize]
+            }
+        }
+        for dtype in rounding {
+            for i in 0 ..< length {
+                output[i] = dtype == .bf16 ? FloatBits.bf16ToFloat(FloatBits.floatToBF16(output[i]))
+                                           : FloatBits.f16ToFloat(FloatBits.floatToF16(output[i]))
+            }
+        }
     }
 }

@@ -99,6 +99,17 @@ public enum GGMLCodec {
         }
     }
 
+    /// Decodes `blockCount` blocks at `blocks` into `output` on the calling thread, without
+    /// checks: for callers that validated the tensor's byte size once (the engine's weight
+    /// matrices decode row panels this way). False when the type has no decoder.
+    @discardableResult
+    public static func decodeBlocksUnchecked(_ type: GGMLType, _ blocks: UnsafeRawPointer,
+                                             into output: UnsafeMutablePointer<Float>, blockCount: Int) -> Bool {
+        guard let kernel = dequantizeKernel(type) else { return false }
+        kernel(blocks, output, blockCount)
+        return true
+    }
+
     // MARK: - Dispatch
 
     static func dequantizeKernel(_ type: GGMLType) -> GGMLDequantizeKernel? {
