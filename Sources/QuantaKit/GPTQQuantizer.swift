@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 import QuantaCore
 import QuantaEngine
 import QuantaGraph
@@ -18,6 +19,11 @@ public struct GPTQOptions: Sendable {
     public var calibration: CalibrationOptions
     public var maxShardSize: Int
     public var force: Bool
+    /// When set, each quantized linear is packed as soon as it is solved and its components are
+    /// appended to a scratch file in this folder (mapped back for the writer), so memory does not
+    /// grow with the model; `GPTQResult.linears` then stays empty. `quantize(input:output:)` sets it
+    /// to the output's folder.
+    public var spillDirectory: String? = nil
 
     public init(method: Method = .gptq, configuration: GPTQConfiguration = GPTQConfiguration(),
                 calibration: CalibrationOptions = CalibrationOptions(), maxShardSize: Int = 5_000_000_000, force: Bool = false) {
@@ -57,8 +63,11 @@ extension GPTQOptions {
 /// The quantized graph and, for checks, every quantized linear as the pass produced it.
 public struct GPTQResult: Sendable {
     public var graph: ModelGraph
-    /// Keyed by the HF weight name (`model.layers.3.mlp.down_proj.weight`).
+    /// Keyed by the HF weight name (`model.layers.3.mlp.down_proj.weight`); empty when the options
+    /// spill (large models).
     public var linears: [String: GPTQQuantizedLinear]
+    /// Per quantized weight: rows × columns and bits per weight (always filled).
+    public var sizes: [String: (weights: Int, bitsPerWeight: Double)] = [:]
     /// GPTQ only (empty for RTN).
     public var reports: [String: GPTQSolveReport]
     public var timings: GPTQTimings
@@ -143,16 +152,21 @@ public enum GPTQQuantizer {
     public static func quantize(input: String, output: String, options: GPTQOptions) throws -> GPTQSummary {
         let start = DispatchTime.now().uptimeNanoseconds
         let graph = try ModelLoader.load(path: input)
+        var options = options
+        if options.spillDirectory == nil {
+            let parent = (output as NSString).deletingLastPathComponent
+            options.spillDirectory = parent.isEmpty ? "." : parent
+        }
         var result = try quantize(graph: graph, options: options)
         // transformers' save_pretrained marks its files so; some loaders check it.
         if result.graph.metadata.isEmpty { result.graph.metadata = [("format", "pt")] }
         _ = try SafetensorsExport.write(result.graph, to: output, maxShardSize: options.maxShardSize, force: options.force)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        let weights = result.linears.values.reduce(0) { $0 + $1.rows * $1.columns }
-        let storedBits = result.linears.values.reduce(0.0) { $0 + $1.bitsPerWeight * Double($1.rows * $1.columns) }
+        let weights = result.sizes.values.reduce(0) { $0 + $1.weights }
+        let storedBits = result.sizes.values.reduce(0.0) { $0 + $1.bitsPerWeight * Double($1.weights) }
         let raised = result.reports.filter(\.value.dampRaised).map { ($0.key, $0.value.dampPercent) }.sorted { $0.0 < $1.0 }
         return GPTQSummary(output: output, method: options.method, configuration: options.configuration,
-                           quantizedTensors: result.linears.count, quantizedWeights: weights,
+                           quantizedTensors: result.sizes.count, quantizedWeights: weights,
                            bitsPerWeight: storedBits / Double(max(weights, 1)), windows: result.windows,
                            dampRaised: raised.map { (name: $0.0, damp: $0.1) },
                            deadColumns: result.reports.values.reduce(0) { $0 + $1.deadColumns },
@@ -172,30 +186,32 @@ public enum GPTQQuantizer {
     public static func quantize(graph source: ModelGraph, options: GPTQOptions, windows set: CalibrationSet?) throws -> GPTQResult {
         try check(source, options: options)
         let start = DispatchTime.now().uptimeNanoseconds
-        var linears: [String: GPTQQuantizedLinear] = [:]
+        let sink = try GPTQResultSink(spillDirectory: options.spillDirectory)
         var reports: [String: GPTQSolveReport] = [:]
         var timings = GPTQTimings()
         switch options.method {
         case .rtn:
-            linears = try roundToNearest(source, configuration: options.configuration)
+            try roundToNearest(source, configuration: options.configuration) { name, linear in try sink.receive(name, linear) }
         case .gptq:
             guard let set else { throw KitError.invalidOption("GPTQ needs calibration windows") }
             let weights = try LlamaWeights(graph: source)
-        weights.adviseSequentialRead()
+            weights.adviseSequentialRead()
             let maxTokens = set.windows.map(\.count).max() ?? options.calibration.sequenceLength
             let runner = LlamaRunner(weights: weights, maxTokens: maxTokens, numerics: .exact)
             let gptq = try GPTQRunner(runner: runner, windows: set.windows, configuration: options.configuration)
             let progress = ProgressReporter(label: "GPTQ", total: Int64(weights.hyperparameters.layerCount), unit: " layers")
             try gptq.run(progress: progress) { layer, module, linear, report in
                 let name = "model.layers.\(layer).\(module).weight"
-                linears[name] = linear
+                try sink.receive(name, linear)
                 reports[name] = report
             }
             timings = gptq.timings
         }
-        let graph = try rewrite(source, linears: linears, options: options)
-        return GPTQResult(graph: graph, linears: linears, reports: reports, timings: timings, windows: set?.windows.count ?? 0,
-                          seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        let graph = try rewrite(source, components: try sink.components(), options: options)
+        var result = GPTQResult(graph: graph, linears: sink.linears, reports: reports, timings: timings, windows: set?.windows.count ?? 0,
+                                seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        result.sizes = sink.sizes
+        return result
     }
 
     /// Everything that can be refused before any work: options, architecture, packable shapes.
@@ -218,10 +234,10 @@ public enum GPTQQuantizer {
         }
     }
 
-    /// RTN: one linear at a time, straight from the graph's values.
-    static func roundToNearest(_ graph: ModelGraph, configuration: GPTQConfiguration) throws -> [String: GPTQQuantizedLinear] {
-        guard let h = graph.hyperparameters else { return [:] }
-        var linears: [String: GPTQQuantizedLinear] = [:]
+    /// RTN: one linear at a time, straight from the graph's values, each handed to `receive`.
+    static func roundToNearest(_ graph: ModelGraph, configuration: GPTQConfiguration,
+                               receive: (String, GPTQQuantizedLinear) throws -> Void) throws {
+        guard let h = graph.hyperparameters else { return }
         for layer in 0 ..< h.layerCount {
             for (module, rows, columns) in linearShapes(h) {
                 let name = "model.layers.\(layer).\(module).weight"
@@ -232,22 +248,21 @@ public enum GPTQQuantizer {
                     try GPTQSolver.roundToNearest(weights: $0.baseAddress!, rows: rows, columns: columns,
                                                   configuration: configuration, name: name)
                 }
-                linears[name] = linear
+                try receive(name, linear)
             }
         }
-        return linears
     }
 
     /// The output graph: quantized linears in the GPTQ layout, everything else as it was, and
     /// config.json's `quantization_config`.
-    static func rewrite(_ source: ModelGraph, linears: [String: GPTQQuantizedLinear], options: GPTQOptions) throws -> ModelGraph {
+    static func rewrite(_ source: ModelGraph, components: [String: GPTQResultSink.Packed], options: GPTQOptions) throws -> ModelGraph {
         var graph = source
         let c = options.configuration
         try graph.mapTensors { tensor in
-            guard let q = linears[tensor.name] else { return tensor }
+            guard let q = components[tensor.name] else { return tensor }
             var copy = tensor
-            copy.value = .quantized(QuantizedTensor(scheme: .gptq(bits: c.bits, groupSize: c.groupSize, sym: c.sym, descAct: q.configuration.actOrder),
-                                                    shape: [q.rows, q.columns], components: try GPTQPacking.components(q, name: tensor.name)))
+            copy.value = .quantized(QuantizedTensor(scheme: .gptq(bits: c.bits, groupSize: c.groupSize, sym: c.sym, descAct: q.actOrder),
+                                                    shape: q.shape, components: q.components))
             copy.rowOrder = .huggingFace
             copy.castTo = nil
             return copy

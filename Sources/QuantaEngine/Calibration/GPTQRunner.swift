@@ -61,8 +61,11 @@ public final class GPTQRunner {
     /// One layer: four stages, each followed by its group's solve, then the layer's output.
     func quantizeLayer(_ layer: Int, isLast: Bool, receive: (Int, String, GPTQQuantizedLinear, GPTQSolveReport) throws -> Void) throws {
         for group in LinearGroup.allCases {
+            // The f32 accumulator goes as soon as its double copy exists (24 B × columns² at the
+            // largest otherwise: 2.9 GB for a 7B down_proj).
             let hessian = try accumulate(layer: layer, group: group)
-            try solve(layer: layer, group: group, hessian: hessian, receive: receive)
+            let columns = hessian.columns
+            try solve(layer: layer, group: group, matrix: hessian.matrix(), columns: columns, receive: receive)
         }
         if !isLast {
             let start = DispatchTime.now().uptimeNanoseconds
@@ -105,12 +108,14 @@ public final class GPTQRunner {
 
     /// Factors the group's Hessian once and solves each linear of the group with it, writing the
     /// dequantized weights back into the runner.
-    func solve(layer: Int, group: LinearGroup, hessian: GPTQHessian,
+    func solve(layer: Int, group: LinearGroup, matrix: consuming [Double], columns: Int,
                receive: (Int, String, GPTQQuantizedLinear, GPTQSolveReport) throws -> Void) throws {
         var start = DispatchTime.now().uptimeNanoseconds
         let name = "model.layers.\(layer).\(group.modules[0]) (\(group.modules.count > 1 ? "group" : "linear"))"
-        let matrix = hessian.matrix()
-        let inverse = try GPTQInverseHessian(hessian: matrix, columns: hessian.columns, order: configuration.ordering,
+        // Only the scale refit needs the Hessian after the factorization; otherwise the factorization
+        // takes the matrix over (no second copy of columns² doubles).
+        let refitHessian: [Double]? = configuration.refitScales ? copy matrix : nil
+        let inverse = try GPTQInverseHessian(hessian: consume matrix, columns: columns, order: configuration.ordering,
                                              dampPercent: configuration.dampPercent, name: name)
         timings.factor += seconds(since: start)
         start = DispatchTime.now().uptimeNanoseconds
@@ -121,7 +126,7 @@ public final class GPTQRunner {
                                                                  name: "model.layers.\(layer).\(module).weight")
             if configuration.refitScales {
                 // Against the original weights, still in the slot.
-                let refit = GPTQScaleRefit.refit(&linear, weights: UnsafePointer(slot.pointer), hessian: matrix,
+                let refit = GPTQScaleRefit.refit(&linear, weights: UnsafePointer(slot.pointer), hessian: refitHessian ?? [],
                                                  damping: inverse.damping)
                 values = refit.dequantized
                 report.refit = refit.report

@@ -1,3 +1,4 @@
+import CQuantaKernels
 import Dispatch
 import QuantaCore
 import QuantaGraph
@@ -154,10 +155,14 @@ public final class LlamaRunner: @unchecked Sendable {
         let cosP = rope.cosines.withUnsafeBufferPointer { $0.baseAddress! }
         let sinP = rope.sines.withUnsafeBufferPointer { $0.baseAddress! }
         let bias = w.qkvBias
+        // llama.cpp keeps K and V in an f16 cache and its flash attention reads Q as f16: under
+        // ggml numerics q, k and v are rounded to f16 here (the products stay f32).
+        let roundToHalf = numerics == .ggml
         parallelRows(t) { r in
             let row = qkvP + r * qkvWidth
             if let bias { for j in 0 ..< qkvWidth { row[j] += bias.pointer[j] } }
             for head in 0 ..< heads + kvHeads { self.rope.apply(row + head * hd, position: r, cos: cosP, sin: sinP) }
+            if roundToHalf { quanta_round_f16(row, row, qkvWidth) }
         }
     }
 

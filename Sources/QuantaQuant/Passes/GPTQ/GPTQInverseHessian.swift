@@ -37,13 +37,15 @@ public struct GPTQInverseHessian: Sendable {
                       dampPercent: dampPercent, name: name)
     }
 
-    public init(hessian: [Double], columns: Int, order: GPTQColumnOrder, dampPercent: Double, name: String = "linear") throws {
+    /// `hessian` is consumed: pass it with `consume` (or as a temporary) and the factorization works
+    /// in its storage instead of copying columns² doubles.
+    public init(hessian: consuming [Double], columns: Int, order: GPTQColumnOrder, dampPercent: Double, name: String = "linear") throws {
         guard hessian.count == columns * columns, columns > 0 else {
             throw GPTQError.shapeMismatch("GPTQ: a Hessian of \(hessian.count) values does not fit \(columns) columns")
         }
         guard hessian.allSatisfy(\.isFinite) else { throw GPTQError.nonFinite(tensor: name, what: "a non-finite calibration Hessian (NaN or infinite activations)") }
         let n = columns
-        var h = hessian
+        var h = consume hessian
         var dead = [Bool](repeating: false, count: n)
         for i in 0 ..< n where h[i * n + i] == 0 {
             dead[i] = true
