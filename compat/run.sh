@@ -36,6 +36,10 @@ for t in Q8_0 Q4_0; do
   check "$t tensors = llama-quantize --pure" "$python" "$root/compat/compare_gguf_tensors.py" "$work/ref-$lt.gguf" "$work/ours-$lt.gguf"
   v=$(ppl "$work/ours-$lt.gguf"); echo "llama-perplexity loads our $t: PPL = $v"
   check "llama.cpp loads our $t" test -n "$v"
+  # The engine runs the file as stored with llama.cpp's numerics (issue 13): the same score.
+  q=$("$quanta" eval "$work/ours-$lt.gguf" --text "$text" --ctx 512 --chunks 40 --json --quiet | python3 -c "import json,sys; print(json.load(sys.stdin)['ppl'])")
+  echo "quanta eval (ggml numerics) on the same $t file: PPL = $q (llama-perplexity ${v%% *})"
+  check "quanta eval $t within 0.2 % of llama-perplexity" python3 -c "import sys; a=float('$q'); b=float('${v%% *}'); sys.exit(0 if abs(a-b) <= 0.002*b else 1)"
 done
 
 # --- round trips ---

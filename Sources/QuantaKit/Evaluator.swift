@@ -100,9 +100,9 @@ public enum Evaluator {
         let runner = LlamaRunner(weights: weights, maxTokens: options.contextLength, numerics: options.numerics)
         var baselineRunner: LlamaRunner?
         if let baseline = options.baseline {
-            // --numerics applies to both; without it each model runs with its format's default.
+            // Both sides run with the same numerics: the model's (--numerics, or its format's default).
             baselineRunner = LlamaRunner(weights: try LlamaWeights(graph: try ModelLoader.load(path: baseline)),
-                                         maxTokens: options.contextLength, numerics: options.numerics)
+                                         maxTokens: options.contextLength, numerics: runner.numerics)
         }
         let tokens = try tokenize(graph: graph, options: options)
         if let path = options.dumpLogitsPath {

@@ -64,6 +64,9 @@ public final class GPTQRunner {
             // The f32 accumulator goes as soon as its double copy exists (24 B × columns² at the
             // largest otherwise: 2.9 GB for a 7B down_proj).
             let hessian = try accumulate(layer: layer, group: group)
+            // Each stage read the group before it for the last time: its f32 copy can go (at most two
+            // groups of the layer are in f32 at once).
+            if let previous = LinearGroup(rawValue: group.rawValue - 1) { runner.weights.releaseWorkingCopies(layer: layer, group: previous) }
             let columns = hessian.columns
             try solve(layer: layer, group: group, matrix: hessian.matrix(), columns: columns, receive: receive)
         }

@@ -11,14 +11,15 @@ import QuantaQuant
 ///  3. int8 × int8 → int32 for all columns, dequantized as `i32 · (rowmax · SCB) · 1/127²`;
 ///  4. the outlier columns of the original (f32) activations are multiplied in float by the dequantized
 ///     weight columns (`CB · SCB · 1/127`) and added.
-/// The int32 products are exact: the int8 values are held as f32 and multiplied by OpenBLAS in chunks of
-/// at most 1024 inputs, where every partial sum is an integer below 2²⁴ (1024 · 127² < 2²⁴).
+/// The int32 products are exact: the int8 values are widened to f32 one chunk of at most 1024 inputs at a
+/// time and multiplied by OpenBLAS, where every partial sum is an integer below 2²⁴ (1024 · 127² < 2²⁴).
+/// The weights stay int8 (their stored size); only one chunk is ever widened.
 public final class Int8Linear: @unchecked Sendable {
     public let outputs: Int
     public let inputs: Int
     public let threshold: Float
-    /// CB as exact f32 integers, [outputs × inputs].
-    let weights: FloatBuffer
+    /// CB, [outputs × inputs].
+    let weights: [Int8]
     /// SCB, [outputs].
     let scales: [Float]
 
@@ -33,7 +34,7 @@ public final class Int8Linear: @unchecked Sendable {
         self.outputs = outputs
         self.inputs = inputs
         self.threshold = threshold
-        self.weights = FloatBuffer(int8.map { Float($0) })
+        self.weights = int8
         self.scales = scales
     }
 
@@ -56,13 +57,7 @@ public final class Int8Linear: @unchecked Sendable {
         outputs = parts.reduce(0) { $0 + $1.outputs }
         inputs = first.inputs
         threshold = first.threshold
-        let stacked = FloatBuffer(count: outputs * inputs)
-        var offset = 0
-        for part in parts {
-            (stacked.pointer + offset).update(from: part.weights.pointer, count: part.weights.count)
-            offset += part.weights.count
-        }
-        weights = stacked
+        weights = parts.flatMap(\.weights)
         scales = parts.flatMap(\.scales)
     }
 
@@ -128,13 +123,20 @@ public final class Int8Linear: @unchecked Sendable {
         // 1. Exact int32 products, chunk by chunk over the inputs.
         var products = [Int32](repeating: 0, count: t * m)
         let partial = FloatBuffer(count: t * m)
+        let widened = FloatBuffer(count: m * min(Self.chunk, n))
         activations.values.withUnsafeBufferPointer { a in
             guard let a = a.baseAddress else { return }
             var k0 = 0
             while k0 < n {
                 let k = min(Self.chunk, n - k0)
+                weights.withUnsafeBufferPointer { cb in
+                    let base = cb.baseAddress!, out = widened.pointer
+                    Parallel.forRanges(m, minimumPerTask: 64) { rows in
+                        for j in rows { for i in 0 ..< k { out[j * k + i] = Float(base[j * n + k0 + i]) } }
+                    }
+                }
                 Gemm.sgemm(transA: false, transB: true, m: t, n: m, k: k, alpha: 1, a: a + k0, lda: n,
-                           b: weights.pointer + k0, ldb: n, beta: 0, c: partial.pointer, ldc: m)
+                           b: widened.pointer, ldb: k, beta: 0, c: partial.pointer, ldc: m)
                 for i in 0 ..< t * m { products[i] &+= Int32(partial.pointer[i]) }
                 k0 += k
             }
@@ -155,7 +157,7 @@ public final class Int8Linear: @unchecked Sendable {
             for r in 0 ..< t { for (i, col) in columns.enumerated() { subA.pointer[r * c + i] = input[r * inputStride + col] } }
             for j in 0 ..< m {
                 for (i, col) in columns.enumerated() {
-                    subB.pointer[j * c + i] = weights.pointer[j * n + col] * scales[j] * BnbInt8Codec.inverse127
+                    subB.pointer[j * c + i] = Float(weights[j * n + col]) * scales[j] * BnbInt8Codec.inverse127
                 }
             }
             Gemm.sgemm(transA: false, transB: true, m: t, n: m, k: c, alpha: 1, a: subA.pointer, lda: c,

@@ -135,7 +135,8 @@ public final class LlamaRunner: @unchecked Sendable {
     func normalizeRows(_ source: UnsafePointer<Float>, weight: FloatBuffer, tokens t: Int) {
         let h = weights.hyperparameters, d = h.hiddenSize
         let epsilon = Float(h.rmsNormEpsilon), normedP = normed.pointer, weightP = weight.pointer
-        parallelRows(t) { r in Elementwise.rmsNorm(source + r * d, weightP, normedP + r * d, count: d, epsilon: epsilon) }
+        let doubleSum = numerics == .ggml
+        parallelRows(t) { r in Elementwise.rmsNorm(source + r * d, weightP, normedP + r * d, count: d, epsilon: epsilon, doubleSum: doubleSum) }
     }
 
     /// q/k/v of the `normed` rows (+ bias) into `qkv`, then RoPE on the q and k heads (the first

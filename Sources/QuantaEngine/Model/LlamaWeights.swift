@@ -27,8 +27,8 @@ public final class LlamaLayerWeights: @unchecked Sendable {
     public let qkvBias: FloatBuffer?            // [(H + 2·KV)·hd] (qwen2)
     /// The stored linears, indexed by `LinearModule.rawValue`.
     public let stored: [WeightMatrix]
-    /// f32 working copies while a calibrated pass works on this layer.
-    var working: [FloatMatrix]?
+    /// f32 working copies while a calibrated pass works on this layer (per module; nil where none).
+    var working: [FloatMatrix?] = Array(repeating: nil, count: LinearModule.allCases.count)
     /// LLM.int8 linears that replace the products above (bitsandbytes int8 checkpoints; Int8Linear.swift).
     public var int8: LlamaInt8Linears? = nil
 
@@ -41,7 +41,7 @@ public final class LlamaLayerWeights: @unchecked Sendable {
 
     /// The matrix the forward pass multiplies by: the working copy when there is one.
     public func matrix(_ module: LinearModule) -> WeightMatrix {
-        working?[module.rawValue] ?? stored[module.rawValue]
+        working[module.rawValue] ?? stored[module.rawValue]
     }
 
     /// Bytes of the stored linears.
@@ -153,7 +153,8 @@ extension LlamaWeights {
             throw EngineError.invalidInput("'\(module)' is not a linear of a Llama-family decoder layer")
         }
         let w = layers[layer]
-        let working = materialize(layer: layer)[linear.rawValue]
+        let group = LinearGroup.allCases.first { $0.modules.contains(module) } ?? .qkv
+        let working = materialize(layer: layer, group: group)[group.modules.firstIndex(of: module) ?? 0]
         let h = hyperparameters, qRows = h.headCount * h.headDimension, kvRows = h.kvHeadCount * h.headDimension
         var bias: UnsafeMutablePointer<Float>?
         if let b = w.qkvBias {
@@ -168,36 +169,42 @@ extension LlamaWeights {
         return LinearSlot(pointer: pointer, rows: working.rows, columns: working.columns, bias: bias)
     }
 
-    /// Decodes layer `layer`'s linears into f32 working copies (once) and returns them. q/k/v
-    /// share one buffer, stacked in that order, and so do gate/up (AWQ scales a group as one matrix).
+    /// Decodes one linear group of layer `layer` into f32 working copies (once) and returns them in
+    /// the group's module order. A group's linears share one buffer, stacked in order (AWQ scales
+    /// q/k/v and gate/up as one matrix).
     @discardableResult
-    public func materialize(layer index: Int) -> [FloatMatrix] {
+    public func materialize(layer index: Int, group: LinearGroup) -> [FloatMatrix] {
         let layer = layers[index]
-        if let working = layer.working { return working }
-        var working: [FloatMatrix] = []
-        for group in [[LinearModule.q, .k, .v], [.o], [.gate, .up], [.down]] {
-            let parts = group.map { layer.stored[$0.rawValue] }
-            let buffer = FloatBuffer(count: parts.reduce(0) { $0 + $1.rows * $1.columns })
-            var offset = 0
-            for part in parts {
-                let matrix = FloatMatrix(buffer: buffer, offset: offset, rows: part.rows, columns: part.columns)
-                let target = UInt(bitPattern: buffer.pointer + offset)
-                Parallel.forRanges(part.rows, minimumPerTask: 16) { range in
-                    guard let out = UnsafeMutablePointer<Float>(bitPattern: target) else { return }
-                    part.decodeRows(range.lowerBound, range.count, into: out + range.lowerBound * part.columns)
-                }
-                working.append(matrix)
-                offset += part.rows * part.columns
+        let modules = group.modules.compactMap { LinearModule(name: $0) }
+        let existing = modules.compactMap { layer.working[$0.rawValue] }
+        if existing.count == modules.count { return existing }
+        let parts = modules.map { layer.stored[$0.rawValue] }
+        let buffer = FloatBuffer(count: parts.reduce(0) { $0 + $1.rows * $1.columns })
+        var offset = 0
+        var result: [FloatMatrix] = []
+        for (module, part) in zip(modules, parts) {
+            let matrix = FloatMatrix(buffer: buffer, offset: offset, rows: part.rows, columns: part.columns)
+            let target = UInt(bitPattern: buffer.pointer + offset)
+            Parallel.forRanges(part.rows, minimumPerTask: 16) { range in
+                guard let out = UnsafeMutablePointer<Float>(bitPattern: target) else { return }
+                part.decodeRows(range.lowerBound, range.count, into: out + range.lowerBound * part.columns)
             }
+            layer.working[module.rawValue] = matrix
+            result.append(matrix)
+            offset += part.rows * part.columns
         }
-        layer.working = working
-        return working
+        return result
+    }
+
+    /// Drops one group's working copies (the forward pass goes back to the stored form for it).
+    public func releaseWorkingCopies(layer index: Int, group: LinearGroup) {
+        for module in group.modules.compactMap({ LinearModule(name: $0) }) { layers[index].working[module.rawValue] = nil }
     }
 
     /// Drops layer `layer`'s working copies and the mapped pages of its stored linears.
     public func releaseWorkingCopies(layer index: Int) {
         let layer = layers[index]
-        layer.working = nil
+        for group in LinearGroup.allCases { releaseWorkingCopies(layer: index, group: group) }
         for matrix in layer.stored { matrix.releasePages() }
     }
 

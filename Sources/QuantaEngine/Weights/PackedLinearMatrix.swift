@@ -27,12 +27,21 @@ public final class PackedLinearMatrix: WeightMatrix, @unchecked Sendable {
             storageName = "GPTQ \(bits)-bit"
             let linear = try GPTQTensorDecoder.unpack(q, name: tensor.name)
             decode = { start, count, output in
+                // w = scale · Float(code − zero), GPTQGrid.value's arithmetic, over raw buffers.
                 let m = linear.rows
-                for r in start ..< start + count {
-                    let out = output + (r - start) * columns
-                    for c in 0 ..< columns {
-                        let g = Int(linear.groupIndex[c])
-                        out[c] = GPTQGrid(scale: linear.scales[g * m + r], zero: Int(linear.zeros[g * m + r])).value(Int(linear.codes[r * columns + c]))
+                linear.codes.withUnsafeBufferPointer { codes in
+                    linear.scales.withUnsafeBufferPointer { scales in
+                        linear.zeros.withUnsafeBufferPointer { zeros in
+                            linear.groupIndex.withUnsafeBufferPointer { groups in
+                                for r in start ..< start + count {
+                                    let out = output + (r - start) * columns, row = codes.baseAddress! + r * columns
+                                    for c in 0 ..< columns {
+                                        let g = Int(groups[c]) * m + r
+                                        out[c] = scales[g] * Float(Int(row[c]) - Int(zeros[g]))
+                                    }
+                                }
+                            }
+                        }
                     }
                 }
             }

@@ -32,7 +32,7 @@ struct Eval: ParsableCommand {
     var evalProtocol: EvalProtocol = .llamaCpp
     @Option(name: .long, help: "Compare against this model: KL divergence, top-1 agreement, RMS Δp, PPL ratio.")
     var baseline: String?
-    @Option(name: .long, help: "ggml (llama.cpp's activation conversion; default for GGUF) or exact (f32 on dequantized weights; default otherwise); applies to --baseline too.")
+    @Option(name: .long, help: "ggml (llama.cpp's activation conversion; default for GGUF) or exact (f32 on dequantized weights; default otherwise); --baseline runs with the model's numerics.")
     var numerics: Numerics?
     @Option(name: .long, help: "Write a self-contained HTML report (table and per-chunk plot) here.")
     var report: String?
