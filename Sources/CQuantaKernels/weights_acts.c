@@ -29,51 +29,16 @@
 #include <stdint.h>
 #include <string.h>
 
-#if defined(__clang__)
-#pragma clang fp contract(off)
-#elif defined(__GNUC__)
-#pragma GCC optimize("fp-contract=off")
-#endif
-
-#if defined(__x86_64__) && defined(__clang__) && defined(__linux__)
-#define QUANTA_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define QUANTA_CLONES
-#endif
-
-// Helpers are forced inline so each target_clones variant gets its own copy: an out-of-line
-// static function would be compiled once for the baseline target and called from every clone.
-#if defined(__GNUC__)
-#define QUANTA_INLINE static inline __attribute__((always_inline))
-#else
-#define QUANTA_INLINE static inline
-#endif
-
-QUANTA_INLINE float bits_to_f32(uint32_t bits) {
-    float f;
-    memcpy(&f, &bits, sizeof f);
-    return f;
-}
-
-QUANTA_INLINE uint32_t f32_to_bits(float f) {
-    uint32_t bits;
-    memcpy(&bits, &f, sizeof bits);
-    return bits;
-}
+#include "weights_common.h"
 
 // f32 -> f16 -> f32 as ggml's software ggml_compute_fp32_to_fp16 then an exact widening: round to
-// nearest even (as round_to_f16 in weights_decode.c), inf past 65520, and NaN -> the canonical
-// quiet NaN 0x7e00 with the input's sign (-> f32 0x7fc00000 | sign).
+// nearest even (f16_round_magnitude, as round_to_f16 in weights_decode.c), inf past 65520, and
+// NaN -> the canonical quiet NaN 0x7e00 with the input's sign (-> f32 0x7fc00000 | sign).
 QUANTA_INLINE float round_to_f16_ggml(float x) {
     const uint32_t u = f32_to_bits(x);
     const uint32_t sign = u & 0x80000000u;
     const uint32_t a = u & 0x7fffffffu;
-    const uint32_t nan = 0x7fc00000u;
-    const uint32_t normal = (a + 0x0fffu + ((a >> 13) & 1u)) & 0xffffe000u;
-    const float ax = bits_to_f32(a);
-    const float t = ax + 0.5f;
-    const uint32_t sub = f32_to_bits(t - 0.5f);
-    const uint32_t mag = a > 0x7f800000u ? nan : (a >= 0x477ff000u ? 0x7f800000u : (a >= 0x38800000u ? normal : sub));
+    const uint32_t mag = a > 0x7f800000u ? 0x7fc00000u : f16_round_magnitude(a);
     return bits_to_f32(mag | sign);
 }
 

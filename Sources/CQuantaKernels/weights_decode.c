@@ -23,66 +23,7 @@
 #define QUANTA_X86_DISPATCH 1
 #endif
 
-#if defined(__clang__)
-#pragma clang fp contract(off)
-#elif defined(__GNUC__)
-#pragma GCC optimize("fp-contract=off")
-#endif
-
-#if defined(__x86_64__) && defined(__clang__) && defined(__linux__)
-#define QUANTA_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define QUANTA_CLONES
-#endif
-
-// Helpers are forced inline so each target_clones variant gets its own copy: an out-of-line
-// static function would be compiled once for the baseline target and called from every clone.
-#if defined(__GNUC__)
-#define QUANTA_INLINE static inline __attribute__((always_inline))
-#else
-#define QUANTA_INLINE static inline
-#endif
-
-#define QK_K 256
-
-// MARK: - Scalar conversions
-
-QUANTA_INLINE uint16_t load_u16(const uint8_t *p) {
-    uint16_t v;
-    memcpy(&v, p, sizeof v);  // little-endian, as ggml stores it
-    return v;
-}
-
-QUANTA_INLINE float bits_to_f32(uint32_t bits) {
-    float f;
-    memcpy(&f, &bits, sizeof f);
-    return f;
-}
-
-QUANTA_INLINE uint32_t f32_to_bits(float f) {
-    uint32_t bits;
-    memcpy(&bits, &f, sizeof bits);
-    return bits;
-}
-
-// IEEE half -> float, exact for every input, as numpy's float16 -> float32 cast: subnormals
-// become normal floats, inf stays inf and NaN payloads are kept bit for bit (a signalling NaN
-// is *not* quieted, unlike F16C's vcvtph2ps). Branch-free so the F16 loop vectorizes; the
-// subnormal path goes through an int -> float conversion so no float operand is ever subnormal
-// (the result does not depend on DAZ/FTZ).
-QUANTA_INLINE float f16_to_f32(uint16_t h) {
-    const uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
-    const uint32_t em = h & 0x7fffu;
-    const uint32_t normal = (em << 13) + 0x38000000u;             // rebias 15 -> 127
-    const uint32_t special = 0x7f800000u | ((em & 0x3ffu) << 13);  // inf / NaN, payload kept
-    const uint32_t sub = f32_to_bits((float)(int32_t)em * 0x1p-24f);
-    const uint32_t mag = em >= 0x7c00u ? special : (em >= 0x0400u ? normal : sub);
-    return bits_to_f32(mag | sign);
-}
-
-// kvalues_iq4nl of ggml-common.h (the non-linear 4-bit grid of IQ4_NL / IQ4_XS).
-static const int8_t kvalues_iq4nl[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
-                                         1,    13,   25,  38,  53,  69,  89,  113};
+#include "weights_common.h"
 
 // MARK: - 16-lane helpers (GNU vector extensions, lowered per target_clones variant: one zmm for
 // x86-64-v4, two ymm for v3, four xmm for the baseline). Same IEEE f32 operations as the scalar
@@ -173,12 +114,11 @@ void quanta_decode_q4_1(const void *blocks, float *dst, size_t nblocks) {
 // y = d * (value - 16).
 QUANTA_INLINE void decode_q5_0_block(const uint8_t *restrict b, float *restrict y) {
     const float d = f16_to_f32(load_u16(b));
-    uint32_t qh;
-    memcpy(&qh, b + 2, sizeof qh);
+    const uint32_t qh = load_u32(b + 2);
     const uint8_t *restrict qs = b + 6;
     for (int j = 0; j < 16; j++) {
-        const int lo = (int)((qs[j] & 15u) | (((qh >> j) & 1u) << 4)) - 16;
-        const int hi = (int)((qs[j] >> 4) | (((qh >> (j + 16)) & 1u) << 4)) - 16;
+        const int lo = (int)q5_value_lo(qs, qh, j) - 16;
+        const int hi = (int)q5_value_hi(qs, qh, j) - 16;
         y[j] = d * (float)lo;
         y[j + 16] = d * (float)hi;
     }
@@ -194,14 +134,11 @@ void quanta_decode_q5_0(const void *blocks, float *dst, size_t nblocks) {
 QUANTA_INLINE void decode_q5_1_block(const uint8_t *restrict b, float *restrict y) {
     const float d = f16_to_f32(load_u16(b));
     const float m = f16_to_f32(load_u16(b + 2));
-    uint32_t qh;
-    memcpy(&qh, b + 4, sizeof qh);
+    const uint32_t qh = load_u32(b + 4);
     const uint8_t *restrict qs = b + 8;
     for (int j = 0; j < 16; j++) {
-        const uint32_t lo = (qs[j] & 15u) | (((qh >> j) & 1u) << 4);
-        const uint32_t hi = (qs[j] >> 4) | (((qh >> (j + 16)) & 1u) << 4);
-        const float plo = d * (float)(int)lo;
-        const float phi = d * (float)(int)hi;
+        const float plo = d * (float)(int)q5_value_lo(qs, qh, j);
+        const float phi = d * (float)(int)q5_value_hi(qs, qh, j);
         y[j] = plo + m;
         y[j + 16] = phi + m;
     }
@@ -294,9 +231,7 @@ QUANTA_TARGET_V3 static void decode_iq4_nl_v3(const uint8_t *b, float *dst, size
         const float d = f16_to_f32(load_u16(blk));                                          \
         const unsigned scales_h = load_u16(blk + 2);                                        \
         for (int ib = 0; ib < 8; ib++) {                                                    \
-            const int ls = (int)(((blk[4 + ib / 2] >> (4 * (ib % 2))) & 15u) |              \
-                                 (((scales_h >> (2 * ib)) & 3u) << 4));                     \
-            const float dl = d * (float)(ls - 32);                                          \
+            const float dl = d * (float)iq4_xs_scale(blk + 4, scales_h, ib);                \
             const __m128i q = _mm_loadu_si128((const __m128i *)(const void *)(blk + 8 + 16 * ib)); \
             const __m128i lo = _mm_shuffle_epi8(table, _mm_and_si128(q, mask));             \
             const __m128i hi = _mm_shuffle_epi8(table, _mm_and_si128(_mm_srli_epi16(q, 4), mask)); \
@@ -365,16 +300,6 @@ void quanta_decode_q2_K(const void *blocks, float *dst, size_t nblocks) {
     for (size_t i = 0; i < nblocks; i++) decode_q2_K_block(b + i * 84, dst + i * QK_K);
 }
 
-// The 16 6-bit scales of block_q3_K, minus 32: scale i has low nibble from byte i (i < 8) or the
-// high nibble of byte i - 8, and its top two bits from byte 8 + i%4 at bit 2*(i/4).
-QUANTA_INLINE void q3_K_scales(const uint8_t *restrict s, int *restrict out) {
-    for (int i = 0; i < 16; i++) {
-        const unsigned low = i < 8 ? (s[i] & 15u) : (unsigned)(s[i - 8] >> 4);
-        const unsigned high = (s[8 + (i & 3)] >> (2 * (i >> 2))) & 3u;
-        out[i] = (int)(low | (high << 4)) - 32;
-    }
-}
-
 // block_q3_K: hmask[32], qs[64] (2-bit, Q2_K's layout), scales[12], f16 d. Element
 // e = h*128 + j*32 + l: low bits (qs[h*32+l] >> 2j) & 3, minus 4 when bit e/32 of hmask[l] is
 // clear. dl = d*(scale - 32), y = dl * q.
@@ -403,16 +328,6 @@ QUANTA_CLONES
 void quanta_decode_q3_K(const void *blocks, float *dst, size_t nblocks) {
     const uint8_t *b = (const uint8_t *)blocks;
     for (size_t i = 0; i < nblocks; i++) decode_q3_K_block(b + i * 110, dst + i * QK_K);
-}
-
-// The 8 6-bit (scale, min) pairs of block_q4_K / block_q5_K (ggml's get_scale_min_k4).
-QUANTA_INLINE void k4_scale_min(const uint8_t *restrict s, int *restrict sc, int *restrict mn) {
-    for (int j = 0; j < 4; j++) {
-        sc[j] = s[j] & 63;
-        mn[j] = s[j + 4] & 63;
-        sc[j + 4] = (s[j + 8] & 15) | ((s[j] >> 6) << 4);
-        mn[j + 4] = (s[j + 8] >> 4) | ((s[j + 4] >> 6) << 4);
-    }
 }
 
 // block_q4_K: f16 d, f16 dmin, scales[12], qs[128]. Chunk c < 4 of 64 elements: the low nibbles
@@ -513,8 +428,7 @@ QUANTA_INLINE void decode_iq4_xs_block(const uint8_t *restrict b, float *restric
     const uint8_t *restrict scales_l = b + 4;
     const uint8_t *restrict qs = b + 8;
     for (int ib = 0; ib < 8; ib++) {
-        const int ls = (int)(((scales_l[ib / 2] >> (4 * (ib % 2))) & 15u) | (((scales_h >> (2 * ib)) & 3u) << 4));
-        const float dl = d * (float)(ls - 32);
+        const float dl = d * (float)iq4_xs_scale(scales_l, scales_h, ib);
         float table[16];
         for (int i = 0; i < 16; i++) table[i] = dl * (float)kvalues_iq4nl[i];
         const uint8_t *restrict q = qs + 16 * ib;
@@ -546,22 +460,15 @@ void quanta_decode_iq4_xs(const void *blocks, float *dst, size_t nblocks) {
 // MARK: - Activation rounding
 
 // f32 -> f16 -> f32 as F16C's vcvtps2ph with imm 0 (round to nearest even; what ggml-cpu's
-// ggml_cpu_fp32_to_fp16 uses on x86) followed by the exact widening:
-//   |x| >= 65520 (half-way past 65504) -> inf; NaN -> quiet NaN keeping the top 9 payload bits
-//   (vcvtps2ph quiets, then truncates the payload); f16 normal range -> mantissa rounded to 10
-//   bits (the carry may bump the exponent); below 2^-14 -> a multiple of 2^-24, rounded by the
-//   add-0.5 trick (|x| + 0.5 lies in [0.5, 1), whose ulp is 2^-24; inputs that DAZ would flush
-//   round to 0 anyway, and the result is 0 or normal, so FTZ/DAZ do not matter).
+// ggml_cpu_fp32_to_fp16 uses on x86) followed by the exact widening: f16_round_magnitude for
+// every non-NaN input (inf past 65520, subnormals by the add-0.5 trick, FTZ/DAZ do not matter);
+// NaN -> quiet NaN keeping the top 9 payload bits (vcvtps2ph quiets, then truncates the payload).
 QUANTA_INLINE float round_to_f16(float x) {
     const uint32_t u = f32_to_bits(x);
     const uint32_t sign = u & 0x80000000u;
     const uint32_t a = u & 0x7fffffffu;
     const uint32_t nan = 0x7f800000u | ((a | 0x00400000u) & 0x007fe000u);
-    const uint32_t normal = (a + 0x0fffu + ((a >> 13) & 1u)) & 0xffffe000u;
-    const float ax = bits_to_f32(a);
-    const float t = ax + 0.5f;
-    const uint32_t sub = f32_to_bits(t - 0.5f);
-    const uint32_t mag = a > 0x7f800000u ? nan : (a >= 0x477ff000u ? 0x7f800000u : (a >= 0x38800000u ? normal : sub));
+    const uint32_t mag = a > 0x7f800000u ? nan : f16_round_magnitude(a);
     return bits_to_f32(mag | sign);
 }
 

@@ -22,59 +22,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#if defined(__clang__)
-#pragma clang fp contract(off)
-#elif defined(__GNUC__)
-#pragma GCC optimize("fp-contract=off")
-#endif
-
-#if defined(__x86_64__) && defined(__clang__) && defined(__linux__)
-#define QUANTA_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define QUANTA_CLONES
-#endif
-
-// Helpers are forced inline so each target_clones variant gets its own copy: an out-of-line
-// static function would be compiled once for the baseline target and called from every clone.
-#if defined(__GNUC__)
-#define QUANTA_INLINE static inline __attribute__((always_inline))
-#else
-#define QUANTA_INLINE static inline
-#endif
-
-#define QK_K 256
-
-QUANTA_INLINE uint16_t load_u16(const uint8_t *p) {
-    uint16_t v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-QUANTA_INLINE float bits_to_f32(uint32_t bits) {
-    float f;
-    memcpy(&f, &bits, sizeof f);
-    return f;
-}
-
-QUANTA_INLINE uint32_t f32_to_bits(float f) {
-    uint32_t bits;
-    memcpy(&bits, &f, sizeof bits);
-    return bits;
-}
-
-// Exact IEEE half -> float (same function as in weights_decode.c).
-QUANTA_INLINE float f16_to_f32(uint16_t h) {
-    const uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
-    const uint32_t em = h & 0x7fffu;
-    const uint32_t normal = (em << 13) + 0x38000000u;
-    const uint32_t special = 0x7f800000u | ((em & 0x3ffu) << 13);
-    const uint32_t sub = f32_to_bits((float)(int32_t)em * 0x1p-24f);
-    const uint32_t mag = em >= 0x7c00u ? special : (em >= 0x0400u ? normal : sub);
-    return bits_to_f32(mag | sign);
-}
-
-static const int8_t kvalues_iq4nl[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
-                                         1,    13,   25,  38,  53,  69,  89,  113};
+#include "weights_common.h"
 
 // MARK: - 32-element blocks
 
@@ -119,12 +67,11 @@ int quanta_unpack_q4_1(const void *blocks, size_t nrows, size_t k, int8_t *q, fl
 
 QUANTA_INLINE void unpack_q5_0_block(const uint8_t *restrict b, int8_t *restrict q, float *restrict scale) {
     *scale = f16_to_f32(load_u16(b));
-    uint32_t qh;
-    memcpy(&qh, b + 2, sizeof qh);
+    const uint32_t qh = load_u32(b + 2);
     const uint8_t *restrict qs = b + 6;
     for (int j = 0; j < 16; j++) {
-        q[j] = (int8_t)((int)((qs[j] & 15u) | (((qh >> j) & 1u) << 4)) - 16);
-        q[j + 16] = (int8_t)((int)((qs[j] >> 4) | (((qh >> (j + 16)) & 1u) << 4)) - 16);
+        q[j] = (int8_t)((int)q5_value_lo(qs, qh, j) - 16);
+        q[j + 16] = (int8_t)((int)q5_value_hi(qs, qh, j) - 16);
     }
 }
 
@@ -142,12 +89,11 @@ QUANTA_INLINE void unpack_q5_1_block(const uint8_t *restrict b, int8_t *restrict
                                      float *restrict min) {
     *scale = f16_to_f32(load_u16(b));
     if (min) *min = f16_to_f32(load_u16(b + 2));
-    uint32_t qh;
-    memcpy(&qh, b + 4, sizeof qh);
+    const uint32_t qh = load_u32(b + 4);
     const uint8_t *restrict qs = b + 8;
     for (int j = 0; j < 16; j++) {
-        q[j] = (int8_t)((qs[j] & 15u) | (((qh >> j) & 1u) << 4));
-        q[j + 16] = (int8_t)((qs[j] >> 4) | (((qh >> (j + 16)) & 1u) << 4));
+        q[j] = (int8_t)q5_value_lo(qs, qh, j);
+        q[j + 16] = (int8_t)q5_value_hi(qs, qh, j);
     }
 }
 
@@ -225,13 +171,10 @@ int quanta_unpack_q2_K(const void *blocks, size_t nrows, size_t k, int8_t *q, fl
 QUANTA_INLINE void unpack_q3_K_block(const uint8_t *restrict b, int8_t *restrict q, float *restrict scale) {
     const uint8_t *restrict hmask = b;
     const uint8_t *restrict qs = b + 32;
-    const uint8_t *restrict s = b + 96;
     const float d = f16_to_f32(load_u16(b + 108));
-    for (int i = 0; i < 16; i++) {
-        const unsigned low = i < 8 ? (s[i] & 15u) : (unsigned)(s[i - 8] >> 4);
-        const unsigned high = (s[8 + (i & 3)] >> (2 * (i >> 2))) & 3u;
-        scale[i] = d * (float)((int)(low | (high << 4)) - 32);
-    }
+    int sc[16];
+    q3_K_scales(b + 96, sc);
+    for (int i = 0; i < 16; i++) scale[i] = d * (float)sc[i];
     for (int h = 0; h < 2; h++)
         for (int j = 0; j < 4; j++) {
             const int hbit = h * 4 + j;
@@ -252,17 +195,8 @@ int quanta_unpack_q3_K(const void *blocks, size_t nrows, size_t k, int8_t *q, fl
     return 16;
 }
 
-QUANTA_INLINE void k4_scale_min(const uint8_t *restrict s, int *restrict sc, int *restrict mn) {
-    for (int j = 0; j < 4; j++) {
-        sc[j] = s[j] & 63;
-        mn[j] = s[j + 4] & 63;
-        sc[j + 4] = (s[j + 8] & 15) | ((s[j] >> 6) << 4);
-        mn[j + 4] = (s[j + 8] >> 4) | ((s[j + 4] >> 6) << 4);
-    }
-}
-
-QUANTA_INLINE void unpack_q4_K_block(const uint8_t *restrict b, int8_t *restrict q, float *restrict scale,
-                                     float *restrict min) {
+// The 8 scales d*sc and mins -(dmin*m) of a block_q4_K / block_q5_K (min may be NULL).
+QUANTA_INLINE void unpack_k4_scales(const uint8_t *restrict b, float *restrict scale, float *restrict min) {
     const float d = f16_to_f32(load_u16(b));
     const float dmin = f16_to_f32(load_u16(b + 2));
     int sc[8], mn[8];
@@ -271,6 +205,11 @@ QUANTA_INLINE void unpack_q4_K_block(const uint8_t *restrict b, int8_t *restrict
         scale[s] = d * (float)sc[s];
         if (min) min[s] = -(dmin * (float)mn[s]);
     }
+}
+
+QUANTA_INLINE void unpack_q4_K_block(const uint8_t *restrict b, int8_t *restrict q, float *restrict scale,
+                                     float *restrict min) {
+    unpack_k4_scales(b, scale, min);
     const uint8_t *restrict qs = b + 16;
     for (int c = 0; c < 4; c++)
         for (int l = 0; l < 32; l++) {
@@ -291,14 +230,7 @@ int quanta_unpack_q4_K(const void *blocks, size_t nrows, size_t k, int8_t *q, fl
 
 QUANTA_INLINE void unpack_q5_K_block(const uint8_t *restrict b, int8_t *restrict q, float *restrict scale,
                                      float *restrict min) {
-    const float d = f16_to_f32(load_u16(b));
-    const float dmin = f16_to_f32(load_u16(b + 2));
-    int sc[8], mn[8];
-    k4_scale_min(b + 4, sc, mn);
-    for (int s = 0; s < 8; s++) {
-        scale[s] = d * (float)sc[s];
-        if (min) min[s] = -(dmin * (float)mn[s]);
-    }
+    unpack_k4_scales(b, scale, min);
     const uint8_t *restrict qh = b + 16;
     const uint8_t *restrict qs = b + 48;
     for (int c = 0; c < 4; c++)
@@ -350,8 +282,7 @@ QUANTA_INLINE void unpack_iq4_xs_block(const uint8_t *restrict b, int8_t *restri
     const uint8_t *restrict scales_l = b + 4;
     const uint8_t *restrict qs = b + 8;
     for (int ib = 0; ib < 8; ib++) {
-        const int ls = (int)(((scales_l[ib / 2] >> (4 * (ib % 2))) & 15u) | (((scales_h >> (2 * ib)) & 3u) << 4));
-        scale[ib] = d * (float)(ls - 32);
+        scale[ib] = d * (float)iq4_xs_scale(scales_l, scales_h, ib);
     }
     for (int ib = 0; ib < 8; ib++)
         for (int l = 0; l < 16; l++) {

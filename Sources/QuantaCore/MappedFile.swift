@@ -12,9 +12,18 @@ public final class MappedFile: @unchecked Sendable {
     public let fileDescriptor: Int32
     private let base: UnsafeMutableRawPointer?
 
-    public init(path: String) throws {
-        self.path = path
+    public convenience init(path: String) throws {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw CoreError.cannotOpen(path: path, reason: String(cString: strerror(errno))) }
+        defer { close(fd) }
+        try self.init(descriptor: fd, path: path)
+    }
+
+    /// Maps the file open at `descriptor` (the descriptor is duplicated; the caller keeps its own).
+    /// `path` names it in messages (it may already be unlinked).
+    public init(descriptor: Int32, path: String) throws {
+        self.path = path
+        let fd = dup(descriptor)
         guard fd >= 0 else { throw CoreError.cannotOpen(path: path, reason: String(cString: strerror(errno))) }
         var info = stat()
         guard fstat(fd, &info) == 0 else {

@@ -4,11 +4,11 @@ import Glibc
 
 /// A scratch file that results are appended to while a pass runs and mapped back read-only when it
 /// is done, so a pass over a large model keeps its finished tensors on disk (page cache) instead of
-/// in anonymous memory. The file is unlinked as soon as it is mapped (or when the spill is dropped):
-/// nothing is left behind, even if the process dies.
+/// in anonymous memory. The file is unlinked the moment it is created and lives on through its
+/// descriptor: nothing is left behind, even if the process is killed.
 public final class SpillFile: @unchecked Sendable {
     public let path: String
-    private var descriptor: Int32
+    private let descriptor: Int32
     private var size = 0
 
     /// A new spill file in `directory` (use the output's folder: same disk as the result).
@@ -18,14 +18,10 @@ public final class SpillFile: @unchecked Sendable {
         guard fd >= 0 else { throw CoreError.cannotOpen(path: directory, reason: "cannot create a spill file: " + String(cString: strerror(errno))) }
         descriptor = fd
         path = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        unlink(path)
     }
 
-    deinit {
-        if descriptor >= 0 {
-            close(descriptor)
-            unlink(path)
-        }
-    }
+    deinit { if descriptor >= 0 { close(descriptor) } }
 
     /// Appends `bytes` (at a 64-byte aligned offset) and returns that offset.
     public func append(_ bytes: UnsafeRawBufferPointer) throws -> Int {
@@ -42,12 +38,8 @@ public final class SpillFile: @unchecked Sendable {
         return offset
     }
 
-    /// Maps everything appended so far, read-only, and unlinks the file.
+    /// Maps everything appended so far, read-only.
     public func map() throws -> MappedFile {
-        let file = try MappedFile(path: path)
-        unlink(path)
-        close(descriptor)
-        descriptor = -1
-        return file
+        try MappedFile(descriptor: descriptor, path: path + " (spill, unlinked)")
     }
 }
