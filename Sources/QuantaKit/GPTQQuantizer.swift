@@ -258,7 +258,7 @@ public enum GPTQQuantizer {
     static func rewrite(_ source: ModelGraph, components: [String: GPTQResultSink.Packed], options: GPTQOptions) throws -> ModelGraph {
         var graph = source
         let c = options.configuration
-        try graph.mapTensors { tensor in
+        graph.mapTensors { tensor in
             guard let q = components[tensor.name] else { return tensor }
             var copy = tensor
             copy.value = .quantized(QuantizedTensor(scheme: .gptq(bits: c.bits, groupSize: c.groupSize, sym: c.sym, descAct: q.actOrder),
