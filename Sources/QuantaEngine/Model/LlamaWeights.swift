@@ -16,6 +16,19 @@ public enum LinearModule: Int, Sendable, CaseIterable {
         guard let match = LinearModule.allCases.first(where: { $0.name == name }) else { return nil }
         self = match
     }
+
+    /// The group of linears that read the same input, and this module's place in it.
+    public var group: (group: LinearGroup, index: Int) {
+        switch self {
+        case .q: return (.qkv, 0)
+        case .k: return (.qkv, 1)
+        case .v: return (.qkv, 2)
+        case .o: return (.output, 0)
+        case .gate: return (.gateUp, 0)
+        case .up: return (.gateUp, 1)
+        case .down: return (.down, 0)
+        }
+    }
 }
 
 /// One decoder layer: its linears in their stored form, norms and biases in f32 (a few
@@ -153,8 +166,8 @@ extension LlamaWeights {
             throw EngineError.invalidInput("'\(module)' is not a linear of a Llama-family decoder layer")
         }
         let w = layers[layer]
-        let group = LinearGroup.allCases.first { $0.modules.contains(module) } ?? .qkv
-        let working = materialize(layer: layer, group: group)[group.modules.firstIndex(of: module) ?? 0]
+        let (group, index) = linear.group
+        let working = materialize(layer: layer, group: group)[index]
         let h = hyperparameters, qRows = h.headCount * h.headDimension, kvRows = h.kvHeadCount * h.headDimension
         var bias: UnsafeMutablePointer<Float>?
         if let b = w.qkvBias {
@@ -184,11 +197,7 @@ extension LlamaWeights {
         var result: [FloatMatrix] = []
         for (module, part) in zip(modules, parts) {
             let matrix = FloatMatrix(buffer: buffer, offset: offset, rows: part.rows, columns: part.columns)
-            let target = UInt(bitPattern: buffer.pointer + offset)
-            Parallel.forRanges(part.rows, minimumPerTask: 16) { range in
-                guard let out = UnsafeMutablePointer<Float>(bitPattern: target) else { return }
-                part.decodeRows(range.lowerBound, range.count, into: out + range.lowerBound * part.columns)
-            }
+            part.decodeAll(into: buffer.pointer + offset)
             layer.working[module.rawValue] = matrix
             result.append(matrix)
             offset += part.rows * part.columns

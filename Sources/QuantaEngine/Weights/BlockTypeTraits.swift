@@ -46,21 +46,19 @@ struct BlockTypeTraits: Sendable {
         .q5_K: quanta_decode_q5_K, .q6_K: quanta_decode_q6_K, .iq4_nl: quanta_decode_iq4_nl, .iq4_xs: quanta_decode_iq4_xs,
     ]
 
-    /// The int8 forms (weights_unpack.c): scale block size and whether the type has a min.
-    static let cUnpackers: [GGMLType: (CUnpack, Int8Form)] = [
-        .q4_0: (quanta_unpack_q4_0, Int8Form(blockSize: 32, hasMin: false)),
-        .q4_1: (quanta_unpack_q4_1, Int8Form(blockSize: 32, hasMin: true)),
-        .q5_0: (quanta_unpack_q5_0, Int8Form(blockSize: 32, hasMin: false)),
-        .q5_1: (quanta_unpack_q5_1, Int8Form(blockSize: 32, hasMin: true)),
-        .q8_0: (quanta_unpack_q8_0, Int8Form(blockSize: 32, hasMin: false)),
-        .q2_K: (quanta_unpack_q2_K, Int8Form(blockSize: 16, hasMin: true)),
-        .q3_K: (quanta_unpack_q3_K, Int8Form(blockSize: 16, hasMin: false)),
-        .q4_K: (quanta_unpack_q4_K, Int8Form(blockSize: 32, hasMin: true)),
-        .q5_K: (quanta_unpack_q5_K, Int8Form(blockSize: 32, hasMin: true)),
-        .q6_K: (quanta_unpack_q6_K, Int8Form(blockSize: 16, hasMin: false)),
-        .iq4_nl: (quanta_unpack_iq4_nl, Int8Form(blockSize: 32, hasMin: false)),
-        .iq4_xs: (quanta_unpack_iq4_xs, Int8Form(blockSize: 32, hasMin: false)),
+    /// The unpackers (weights_unpack.c). Each reports its scale-block size and whether the type has
+    /// a min; a call with no rows asks for just that.
+    static let cUnpackers: [GGMLType: CUnpack] = [
+        .q4_0: quanta_unpack_q4_0, .q4_1: quanta_unpack_q4_1, .q5_0: quanta_unpack_q5_0, .q5_1: quanta_unpack_q5_1,
+        .q8_0: quanta_unpack_q8_0, .q2_K: quanta_unpack_q2_K, .q3_K: quanta_unpack_q3_K, .q4_K: quanta_unpack_q4_K,
+        .q5_K: quanta_unpack_q5_K, .q6_K: quanta_unpack_q6_K, .iq4_nl: quanta_unpack_iq4_nl, .iq4_xs: quanta_unpack_iq4_xs,
     ]
+
+    static func form(_ unpack: CUnpack) -> Int8Form {
+        var hasMin: Int32 = 0
+        let blockSize = unpack(nil, 0, 0, nil, nil, nil, &hasMin)
+        return Int8Form(blockSize: Int(blockSize), hasMin: hasMin != 0)
+    }
 
     static let table: [GGMLType: BlockTypeTraits] = {
         var table: [GGMLType: BlockTypeTraits] = [:]
@@ -69,8 +67,8 @@ struct BlockTypeTraits: Sendable {
             if let c = cDecoders[type] { decode = { blocks, output, count in c(blocks, output, count) } }
             var unpack: Unpack?
             var form: Int8Form?
-            if let (c, f) = cUnpackers[type] {
-                form = f
+            if let c = cUnpackers[type] {
+                form = Self.form(c)
                 unpack = { blocks, rows, columns, q, scale, min in
                     var hasMin: Int32 = 0
                     _ = c(blocks, rows, columns, q, scale, min, &hasMin)

@@ -51,19 +51,12 @@ public enum MatrixProduct {
         scratch.reserveTiles(workers: plan.workers, bytes: plan.panelRows * k * 4)
         let beta: Float = accumulate ? 1 : 0
         let xAddress = UInt(bitPattern: input), yAddress = UInt(bitPattern: y)
-        Parallel.forEach(plan.workers) { worker in
+        plan.forEachPanel { worker, start, count in
             guard let x = UnsafePointer<Float>(bitPattern: xAddress), let y = UnsafeMutablePointer<Float>(bitPattern: yAddress) else { return }
             let tile = scratch.tile(worker).assumingMemoryBound(to: Float.self)
-            var panel = worker
-            while panel < plan.panels {
-                let start = panel * plan.panelRows, count = min(plan.panelRows, n - start)
-                if count > 0 {
-                    w.decodeRows(start, count, into: tile)
-                    Gemm.sgemm(transA: false, transB: true, m: t, n: count, k: k, alpha: 1, a: x, lda: lda,
-                               b: tile, ldb: k, beta: beta, c: y + start, ldc: outputStride)
-                }
-                panel += plan.workers
-            }
+            w.decodeRows(start, count, into: tile)
+            Gemm.sgemm(transA: false, transB: true, m: t, n: count, k: k, alpha: 1, a: x, lda: lda,
+                       b: tile, ldb: k, beta: beta, c: y + start, ldc: outputStride)
         }
     }
 
@@ -97,7 +90,7 @@ public enum MatrixProduct {
         let packedOffset = (unpackBytes + 63) / 64 * 64
         scratch.reserveTiles(workers: plan.workers, bytes: packedOffset + packedBytes)
         let yAddress = UInt(bitPattern: y), qaAddress = UInt(bitPattern: qa), daAddress = UInt(bitPattern: da), saAddress = UInt(bitPattern: sa)
-        Parallel.forEach(plan.workers) { worker in
+        plan.forEachPanel { worker, start, count in
             guard let y = UnsafeMutablePointer<Float>(bitPattern: yAddress), let qa = UnsafePointer<Int8>(bitPattern: qaAddress),
                   let da = UnsafePointer<Float>(bitPattern: daAddress), let sa = UnsafePointer<Int32>(bitPattern: saAddress) else { return }
             let base = scratch.tile(worker)
@@ -105,28 +98,23 @@ public enum MatrixProduct {
             let scale = (base + panelRows * k).assumingMemoryBound(to: Float.self)
             let minimum = scale + panelRows * blocks
             let packed = base + packedOffset
-            var panel = worker
-            while panel < plan.panels {
-                let start = panel * panelRows, count = min(panelRows, n - start)
-                if count > 0 {
-                    w.unpackInt8Rows(start, count, q: q, scale: scale, min: minimum)
-                    quanta_i8_pack(q, scale, form.hasMin ? minimum : nil, count, k, Int32(bs), form.hasMin ? 1 : 0, packed)
-                    quanta_i8_gemm(packed, count, k, Int32(bs), form.hasMin ? 1 : 0, qa, da, sa, t, y + start, outputStride,
-                                   accumulate ? 1 : 0)
-                }
-                panel += plan.workers
-            }
+            w.unpackInt8Rows(start, count, q: q, scale: scale, min: minimum)
+            quanta_i8_pack(q, scale, form.hasMin ? minimum : nil, count, k, Int32(bs), form.hasMin ? 1 : 0, packed)
+            quanta_i8_gemm(packed, count, k, Int32(bs), form.hasMin ? 1 : 0, qa, da, sa, t, y + start, outputStride,
+                           accumulate ? 1 : 0)
         }
     }
 }
 
 /// How a weight's rows are cut into panels for the workers.
 struct PanelPlan {
+    let rows: Int
     let workers: Int
     let panels: Int
     let panelRows: Int
 
     init(rows n: Int, columns k: Int) {
+        rows = n
         workers = max(1, min(Parallel.cores, (n + 15) / 16))
         // A tile of about max(1 M, 256·k) floats: big enough that sgemm's repacking of the
         // activations is a few percent of the product, small enough for the L2/L3 caches.
@@ -136,5 +124,19 @@ struct PanelPlan {
         let rows = ((n + count - 1) / count + 15) / 16 * 16
         panelRows = max(16, rows)
         panels = (n + panelRows - 1) / panelRows
+    }
+
+    /// Runs `body(worker, firstRow, rowCount)` for every panel, panels dealt round-robin to the
+    /// workers (each worker owns its scratch tile).
+    func forEachPanel(_ body: (_ worker: Int, _ start: Int, _ count: Int) -> Void) {
+        let n = rows
+        Parallel.forEach(workers) { worker in
+            var panel = worker
+            while panel < panels {
+                let start = panel * panelRows
+                if start < n { body(worker, start, min(panelRows, n - start)) }
+                panel += workers
+            }
+        }
     }
 }

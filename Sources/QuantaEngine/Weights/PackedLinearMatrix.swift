@@ -62,13 +62,14 @@ public final class PackedLinearMatrix: WeightMatrix, @unchecked Sendable {
             }
             let scales = scb.floats()
             decode = { start, count, output in
+                // int8_vectorwise_dequant on the row range, through the codec (shapes were checked above, so it cannot throw).
                 cb.withUnsafeBytes { raw in
-                    guard let values = raw.baseAddress?.assumingMemoryBound(to: Int8.self) else { return }
-                    for r in start ..< start + count {
-                        let scale = scales[r]
-                        for c in 0 ..< columns {
-                            output[(r - start) * columns + c] = Float(values[r * columns + c]) * scale * BnbInt8Codec.inverse127
-                        }
+                    let values = raw.bindMemory(to: Int8.self)
+                    scales.withUnsafeBufferPointer { s in
+                        try? BnbInt8Codec.dequantizeRows(weights: UnsafeBufferPointer(rebasing: values[(start * columns) ..< ((start + count) * columns)]),
+                                                         scales: UnsafeBufferPointer(rebasing: s[start ..< start + count]),
+                                                         rows: count, columns: columns,
+                                                         into: UnsafeMutableBufferPointer(start: output, count: count * columns))
                     }
                 }
             }

@@ -3,7 +3,7 @@
 /// runner runs one window at a time).
 public final class ProductScratch: @unchecked Sendable {
     /// Activations as the weight's dot product sees them (rounded / fake-quantized), [t × k].
-    private(set) var activations = FloatBuffer(count: 0)
+    private var activationBuffer = FloatBuffer(count: 0)
     /// int8 activations and their per-block scales and sums (int8 GEMM path).
     private(set) var quantizedActivations = UnsafeMutableRawBufferPointer.allocate(byteCount: 64, alignment: 64)
     private(set) var activationScales = FloatBuffer(count: 0)
@@ -20,8 +20,8 @@ public final class ProductScratch: @unchecked Sendable {
     }
 
     func activations(count: Int) -> UnsafeMutablePointer<Float> {
-        if activations.count < count { activations = FloatBuffer(count: count) }
-        return activations.pointer
+        if activationBuffer.count < count { activationBuffer = FloatBuffer(count: count) }
+        return activationBuffer.pointer
     }
 
     func quantized(count: Int, blocks: Int) -> (q: UnsafeMutablePointer<Int8>, d: UnsafeMutablePointer<Float>, sum: UnsafeMutablePointer<Int32>) {

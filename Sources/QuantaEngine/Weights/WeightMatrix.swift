@@ -69,15 +69,19 @@ extension WeightMatrix {
     public func releasePages() {}
     public func adviseSequential() {}
 
-    /// Every row decoded to f32 (for calibration's working copies and tests).
-    public func decodedFloats() -> FloatBuffer {
-        let buffer = FloatBuffer(count: rows * columns)
-        let address = UInt(bitPattern: buffer.pointer)
-        let columns = self.columns
+    /// Every row decoded to f32 into `output` (rows × columns), split across cores.
+    public func decodeAll(into output: UnsafeMutablePointer<Float>) {
+        let address = UInt(bitPattern: output), columns = self.columns
         Parallel.forRanges(rows, minimumPerTask: 16) { range in
             guard let out = UnsafeMutablePointer<Float>(bitPattern: address) else { return }
             decodeRows(range.lowerBound, range.count, into: out + range.lowerBound * columns)
         }
+    }
+
+    /// Every row decoded to f32 in a new buffer (tests, small tensors).
+    public func decodedFloats() -> FloatBuffer {
+        let buffer = FloatBuffer(count: rows * columns)
+        decodeAll(into: buffer.pointer)
         return buffer
     }
 }
