@@ -126,11 +126,12 @@ struct MatrixProductTests {
         }
     }
 
-    @Test("llama.cpp's interleaved Q/K rows decode in Hugging Face order, in both paths")
-    func interleavedRows() throws {
+    @Test("llama.cpp's interleaved Q/K rows decode in Hugging Face order, in every path (tile, int8, bf16)",
+          arguments: [GGMLType.q4_K, .bf16])
+    func interleavedRows(type: GGMLType) throws {
         let heads = 4, n = 64, k = 256
-        let stored = try Self.matrix(.q4_K, rows: n, columns: k, seed: 17)
-        let permuted = try Self.matrix(.q4_K, rows: n, columns: k, heads: heads, seed: 17)
+        let stored = try Self.matrix(type, rows: n, columns: k, seed: 17)
+        let permuted = try Self.matrix(type, rows: n, columns: k, heads: heads, seed: 17)
         let plain = stored.decodedFloats().array, hf = permuted.decodedFloats().array
         for storedRow in 0 ..< n {
             let row = RowPermutation.huggingFaceRow(forGGUFRow: storedRow, headRows: n / heads)

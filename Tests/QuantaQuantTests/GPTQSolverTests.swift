@@ -316,6 +316,37 @@ struct GPTQSolverTests {
         #expect(!fine.dampRaised && fine.dampPercent == 0.01)
     }
 
+    @Test("the in-place factorization retries on the same H: a raised damp gives the factor a fresh start at that damp gives",
+          arguments: [GPTQColumnOrder.natural, .decreasingDiagonal])
+    func inPlaceRetry(order: GPTQColumnOrder) throws {
+        // H − 0.3·mean(diag)·I: indefinite, so 0.01 fails and the damp is doubled until it works.
+        let p = GPTQProblem(rows: 4, columns: 48, seed: 11)
+        let n = p.columns
+        let mean = (0 ..< n).reduce(0.0) { $0 + p.hessian[$1 * n + $1] } / Double(n)
+        var shifted = p.hessian
+        for i in 0 ..< n { shifted[i * n + i] -= 0.3 * mean }
+        let raised = try GPTQInverseHessian(hessian: shifted, columns: n, order: order, dampPercent: 0.01)
+        #expect(raised.dampRaised)
+        let fresh = try GPTQInverseHessian(hessian: shifted, columns: n, order: order, dampPercent: raised.dampPercent)
+        #expect(!fresh.dampRaised)
+        #expect(raised.factor == fresh.factor)
+        #expect(raised.permutation == fresh.permutation)
+    }
+
+    @Test("the in-place symmetric permutation equals gathering H[p(i)][p(j)]")
+    func inPlacePermutation() {
+        var g = SplitMix64(seed: 9)
+        let n = 37
+        let h = (0 ..< n * n).map { _ in Double(g.signedUnit()) }
+        // A permutation with cycles of several lengths and fixed points.
+        var permutation = Array(0 ..< n)
+        for i in stride(from: n - 1, to: 0, by: -1) { permutation.swapAt(i, Int(g.next() % UInt64(i + 1))) }
+        permutation.swapAt(3, 3)
+        var permuted = h
+        GPTQInverseHessian.permute(&permuted, n: n, permutation: permutation)
+        #expect(permuted == (0 ..< n * n).map { h[permutation[$0 / n] * n + permutation[$0 % n]] })
+    }
+
     @Test("non-finite weights and Hessians are refused by name")
     func nonFinite() throws {
         let inverse = try GPTQInverseHessian(hessian: [2, 0, 0, 2], columns: 2, actOrder: false, dampPercent: 0.01)

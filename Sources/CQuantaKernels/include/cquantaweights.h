@@ -113,6 +113,27 @@ void quanta_i8_gemm(const void *packed, size_t n, size_t k, int bs, int has_min,
                     const int8_t *qa, const float *da, const int32_t *sa, size_t rows,
                     float *c, size_t ldc, int accumulate);
 
+// MARK: - BF16 GEMM
+// Implemented in bf16gemm.c: bf16 weight rows straight from the map against bf16 activations, with
+// AVX512_BF16 (vdpbf16ps) where the CPU has it (QUANTA_BF16GEMM=0 in the environment says it has
+// not), portable f32 otherwise.
+
+/// 1 when the vdpbf16ps kernel runs on this CPU (the only case where this path beats tile + sgemm).
+int quanta_bf16_gemm_available(void);
+
+/// Bytes of the scratch block quanta_bf16_gemm needs for rows of k columns: 64·k (64-byte aligned).
+size_t quanta_bf16_scratch_bytes(size_t k);
+
+/// y[r·k + i] = x[r·stride + i] rounded to bf16 as ggml rounds (ggml_compute_fp32_to_bf16).
+void quanta_to_bf16(const float *x, size_t rows, size_t k, size_t stride, uint16_t *y);
+
+/// c[t·ldc + j] (+)= Σ_i xa[t·k + i] · W[row0 + j][i] for t < rows, j < n, where W's rows are bf16
+/// (k each, contiguous, little-endian) at `base`, row R stored at row rowmap[R] (rowmap NULL: at R).
+/// k is even. `scratch` holds quanta_bf16_scratch_bytes(k) bytes, 64-byte aligned. Single-threaded,
+/// allocation-free; `accumulate` = 0 overwrites c.
+void quanta_bf16_gemm(const void *base, const int32_t *rowmap, size_t row0, size_t n, size_t k, const uint16_t *xa,
+                      size_t rows, float *c, size_t ldc, int accumulate, void *scratch);
+
 #ifdef __cplusplus
 }
 #endif

@@ -56,6 +56,7 @@ public final class BlockMatrix: WeightMatrix, @unchecked Sendable {
     public var storedBytes: Int { view.byteCount }
     public var activationFormat: ActivationFormat { traits.activation }
     public var int8Form: Int8Form? { traits.int8 }
+    public var bf16Rows: BF16Rows? { type == .bf16 ? BF16Rows(base: base, storedRow: storedRow) : nil }
 
     public func decodeRows(_ start: Int, _ count: Int, into output: UnsafeMutablePointer<Float>) {
         let blocksPerRow = columns / type.blockSize

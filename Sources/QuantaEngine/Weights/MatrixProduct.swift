@@ -12,6 +12,9 @@ import QuantaCore
 /// - int8 GEMM (`.ggml` numerics, a type with an int8 form): activations quantized once as ggml
 ///   quantizes them, then per worker a panel of weight rows unpacked to int8 + block scales,
 ///   packed, and multiplied by `quanta_i8_gemm`;
+/// - BF16 GEMM (`.ggml` numerics, bf16 storage, a CPU with AVX512_BF16): activations rounded to
+///   bf16 once, then per worker a panel of stored rows multiplied by `quanta_bf16_gemm`
+///   (vdpbf16ps, twice the multiply-adds of an f32 FMA; no decode);
 /// - otherwise: activations rounded / fake-quantized to the vec_dot_type under `.ggml` numerics
 ///   (untouched under `.exact`), then per worker a panel of rows decoded into a cache-sized f32 tile
 ///   and handed to sgemm.
@@ -23,6 +26,9 @@ public enum MatrixProduct {
         guard let value = getenv("QUANTA_INT8_GEMM") else { return true }
         return String(cString: value) != "0"
     }()
+
+    /// Whether the BF16 GEMM runs here (AVX512_BF16; QUANTA_BF16GEMM=0 turns it off).
+    static let bf16Enabled: Bool = quanta_bf16_gemm_available() != 0
 
     public static func multiply(_ w: WeightMatrix, _ x: UnsafePointer<Float>, rows t: Int, inputStride: Int,
                                 into y: UnsafeMutablePointer<Float>, outputStride: Int, accumulate: Bool,
@@ -38,6 +44,11 @@ public enum MatrixProduct {
         if int8Enabled, numerics == .ggml, let form = w.int8Form, format != .f32, format != .f16, format != .bf16 {
             multiplyInt8(w, form: form, x, rows: t, inputStride: inputStride, format: format, into: y,
                          outputStride: outputStride, accumulate: accumulate, scratch: scratch)
+            return
+        }
+        if numerics == .ggml, format == .bf16, k % 2 == 0, let stored = w.bf16Rows, bf16Enabled {
+            multiplyBF16(stored, n: n, k: k, x, rows: t, inputStride: inputStride, into: y, outputStride: outputStride,
+                         accumulate: accumulate, scratch: scratch)
             return
         }
         var input = x, lda = inputStride
@@ -76,6 +87,27 @@ public enum MatrixProduct {
         }
     }
 
+    /// The BF16 path: activations rounded to bf16 once, stored rows multiplied panel by panel.
+    static func multiplyBF16(_ stored: BF16Rows, n: Int, k: Int, _ x: UnsafePointer<Float>, rows t: Int, inputStride: Int,
+                             into y: UnsafeMutablePointer<Float>, outputStride: Int, accumulate: Bool, scratch: ProductScratch) {
+        let xa = scratch.bf16Activations(count: t * k)
+        Parallel.forRanges(t, minimumPerTask: 8) { range in
+            quanta_to_bf16(x + range.lowerBound * inputStride, range.count, k, inputStride, xa + range.lowerBound * k)
+        }
+        let plan = PanelPlan(rows: n, columns: k)
+        scratch.reserveTiles(workers: plan.workers, bytes: quanta_bf16_scratch_bytes(k))
+        let yAddress = UInt(bitPattern: y), xaAddress = UInt(bitPattern: xa), base = UInt(bitPattern: stored.base)
+        stored.storedRow.withPointer { rowmap in
+            let mapAddress = UInt(bitPattern: rowmap)
+            plan.forEachPanel { worker, start, count in
+                guard let y = UnsafeMutablePointer<Float>(bitPattern: yAddress), let xa = UnsafePointer<UInt16>(bitPattern: xaAddress),
+                      let base = UnsafeRawPointer(bitPattern: base) else { return }
+                quanta_bf16_gemm(base, UnsafePointer<Int32>(bitPattern: mapAddress), start, count, k, xa, t, y + start, outputStride,
+                                 accumulate ? 1 : 0, scratch.tile(worker))
+            }
+        }
+    }
+
     /// The int8 path: activations quantized once, weight panels unpacked + packed per worker.
     static func multiplyInt8(_ w: WeightMatrix, form: Int8Form, _ x: UnsafePointer<Float>, rows t: Int, inputStride: Int,
                              format: ActivationFormat, into y: UnsafeMutablePointer<Float>, outputStride: Int, accumulate: Bool,
@@ -103,6 +135,14 @@ public enum MatrixProduct {
             quanta_i8_gemm(packed, count, k, Int32(bs), form.hasMin ? 1 : 0, qa, da, sa, t, y + start, outputStride,
                            accumulate ? 1 : 0)
         }
+    }
+}
+
+extension Optional where Wrapped == [Int32] {
+    /// `body` with the array's storage, or with nil.
+    fileprivate func withPointer<R>(_ body: (UnsafePointer<Int32>?) -> R) -> R {
+        guard let array = self else { return body(nil) }
+        return array.withUnsafeBufferPointer { body($0.baseAddress) }
     }
 }
 

@@ -8,6 +8,8 @@ public final class ProductScratch: @unchecked Sendable {
     private(set) var quantizedActivations = UnsafeMutableRawBufferPointer.allocate(byteCount: 64, alignment: 64)
     private(set) var activationScales = FloatBuffer(count: 0)
     private(set) var activationSums = UnsafeMutableBufferPointer<Int32>.allocate(capacity: 1)
+    /// Activations rounded to bf16 (BF16 GEMM path), [t × k].
+    private var bf16Buffer = UnsafeMutableBufferPointer<UInt16>.allocate(capacity: 1)
     /// Per worker: an f32 tile (decoded weight rows) or the int8 unpack + pack buffers.
     private(set) var tiles: [UnsafeMutableRawBufferPointer] = []
 
@@ -16,12 +18,21 @@ public final class ProductScratch: @unchecked Sendable {
     deinit {
         quantizedActivations.deallocate()
         activationSums.deallocate()
+        bf16Buffer.deallocate()
         for tile in tiles { tile.deallocate() }
     }
 
     func activations(count: Int) -> UnsafeMutablePointer<Float> {
         if activationBuffer.count < count { activationBuffer = FloatBuffer(count: count) }
         return activationBuffer.pointer
+    }
+
+    func bf16Activations(count: Int) -> UnsafeMutablePointer<UInt16> {
+        if bf16Buffer.count < count {
+            bf16Buffer.deallocate()
+            bf16Buffer = .allocate(capacity: count)
+        }
+        return bf16Buffer.baseAddress!
     }
 
     func quantized(count: Int, blocks: Int) -> (q: UnsafeMutablePointer<Int8>, d: UnsafeMutablePointer<Float>, sum: UnsafeMutablePointer<Int32>) {

@@ -30,6 +30,13 @@ public struct Int8Form: Sendable {
     public let hasMin: Bool
 }
 
+/// BF16 rows as stored (for the vdpbf16ps GEMM): row R of the matrix (Hugging Face order) is stored
+/// row `storedRow?[R] ?? R`, `columns` little-endian bf16 values each, rows back to back from `base`.
+public struct BF16Rows: @unchecked Sendable {
+    public let base: UnsafeRawPointer
+    public let storedRow: [Int32]?
+}
+
 /// A weight matrix [rows = outputs × columns = inputs] in whatever form it is stored — the bytes
 /// stay where the reader found them (usually the memory map). One implementation per storage
 /// family; `MatrixProduct` multiplies any of them, decoding row panels into cache-sized f32 tiles
@@ -50,6 +57,8 @@ public protocol WeightMatrix: AnyObject, Sendable {
     var denseFloats: UnsafePointer<Float>? { get }
     /// The int8 form, when the storage has one (GGML block types).
     var int8Form: Int8Form? { get }
+    /// The rows as stored bf16, when that is the storage (BF16 GGUF or safetensors tensors).
+    var bf16Rows: BF16Rows? { get }
     /// Writes rows `start ..< start + count` in the int8 form: q [count × columns], scale and min
     /// [count × columns / blockSize]. Only called when `int8Form` is non-nil.
     func unpackInt8Rows(_ start: Int, _ count: Int, q: UnsafeMutablePointer<Int8>, scale: UnsafeMutablePointer<Float>,
@@ -63,6 +72,7 @@ public protocol WeightMatrix: AnyObject, Sendable {
 extension WeightMatrix {
     public var denseFloats: UnsafePointer<Float>? { nil }
     public var int8Form: Int8Form? { nil }
+    public var bf16Rows: BF16Rows? { nil }
     public func unpackInt8Rows(_ start: Int, _ count: Int, q: UnsafeMutablePointer<Int8>, scale: UnsafeMutablePointer<Float>,
                                min: UnsafeMutablePointer<Float>) {}
     public var activationFormat: ActivationFormat { .f32 }

@@ -5,14 +5,17 @@ import QuantaCore
 /// H = 2·XᵀX / n, `add_batch` in the reference). Rows are staged into a block of up to
 /// `stagingRows` tokens, then added with BLAS on the upper triangle only: ssyrk on the diagonal
 /// tiles, sgemm on the tiles above it, the tiles spread across cores. Memory: columns² floats
-/// plus the staging block; nothing is allocated per call.
+/// plus the staging block; nothing is allocated per call. `matrix()` spends the accumulator: the
+/// staging block goes before the double matrix is allocated and the f32 sum right after it is
+/// filled, so a 7B down_proj (11008 columns) peaks at 1.45 GB there instead of 2 GB, and nothing of
+/// the accumulator outlives it.
 public final class GPTQHessian: @unchecked Sendable {
     public let columns: Int
     /// Tokens added so far.
     public private(set) var count = 0
     /// Σ xᵀx, row-major, upper triangle valid (the lower one is not maintained).
-    private let sum: UnsafeMutablePointer<Float>
-    private let staging: UnsafeMutablePointer<Float>
+    private var sum: UnsafeMutablePointer<Float>?
+    private var staging: UnsafeMutablePointer<Float>?
     private let stagingRows: Int
     private var staged = 0
 
@@ -23,14 +26,19 @@ public final class GPTQHessian: @unchecked Sendable {
         GPTQHessian.configureBLAS()
         self.columns = columns
         self.stagingRows = max(1, stagingRows)
-        sum = .allocate(capacity: max(1, columns * columns))
+        let sum = UnsafeMutablePointer<Float>.allocate(capacity: max(1, columns * columns))
         sum.initialize(repeating: 0, count: max(1, columns * columns))
+        self.sum = sum
         staging = .allocate(capacity: max(1, self.stagingRows * columns))
     }
 
-    deinit {
-        sum.deallocate()
-        staging.deallocate()
+    deinit { release() }
+
+    private func release() {
+        staging?.deallocate()
+        staging = nil
+        sum?.deallocate()
+        sum = nil
     }
 
     /// OpenBLAS single-threaded: the tiles are split across cores here (as the engine's GEMMs).
@@ -39,6 +47,7 @@ public final class GPTQHessian: @unchecked Sendable {
 
     /// Adds `rows` tokens whose `columns` inputs start `rowStride` floats apart.
     public func add(_ values: UnsafePointer<Float>, rows: Int, rowStride: Int) {
+        guard let staging else { preconditionFailure("GPTQHessian.add after matrix() spent the accumulator") }
         var done = 0
         while done < rows {
             let take = min(rows - done, stagingRows - staged)
@@ -54,7 +63,7 @@ public final class GPTQHessian: @unchecked Sendable {
 
     /// Adds the staged rows to the sum.
     private func flush() {
-        guard staged > 0 else { return }
+        guard staged > 0, let staging, let sum else { return }
         let n = columns, k = staged, tile = GPTQHessian.tile
         let tiles = (n + tile - 1) / tile
         var work: [(Int, Int)] = []
@@ -79,8 +88,12 @@ public final class GPTQHessian: @unchecked Sendable {
     }
 
     /// H = 2·XᵀX / n as a full symmetric matrix in double precision (row-major, columns²).
+    /// Spends the accumulator (see the type's note); a second call is a programmer error.
     public func matrix() -> [Double] {
         flush()
+        guard let sum else { preconditionFailure("GPTQHessian.matrix() called twice") }
+        staging?.deallocate()
+        staging = nil
         let n = columns
         var h = [Double](repeating: 0, count: n * n)
         let factor = count > 0 ? 2 / Double(count) : 0
@@ -93,6 +106,7 @@ public final class GPTQHessian: @unchecked Sendable {
                 }
             }
         }
+        release()
         return h
     }
 }

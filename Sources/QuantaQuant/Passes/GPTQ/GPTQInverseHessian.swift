@@ -1,4 +1,5 @@
 import COpenBLAS
+import QuantaCore
 
 /// Everything the GPTQ sweep needs from a Hessian, computed once per linear group (q/k/v share
 /// their input and so their Hessian, as do gate/up):
@@ -53,15 +54,11 @@ public struct GPTQInverseHessian: Sendable {
         }
         let diagonal = (0 ..< n).map { h[$0 * n + $0] }
         let permutation = order.permutation(diagonal: diagonal)
-        if order != .natural {
-            var permuted = [Double](repeating: 0, count: n * n)
-            for i in 0 ..< n { for j in 0 ..< n { permuted[i * n + j] = h[permutation[i] * n + permutation[j]] } }
-            h = permuted
-        }
+        if order != .natural { GPTQInverseHessian.permute(&h, n: n, permutation: permutation) }
         let mean = (0 ..< n).reduce(0.0) { $0 + h[$1 * n + $1] } / Double(n)
         var damp = dampPercent
         while true {
-            if let factor = GPTQInverseHessian.inverseFactor(h, n: n, lambda: damp * mean) {
+            if let factor = GPTQInverseHessian.inverseFactor(&h, n: n, lambda: damp * mean) {
                 self.factor = factor
                 break
             }
@@ -79,20 +76,71 @@ public struct GPTQInverseHessian: Sendable {
 
     /// U with UᵀU = (H + λI)⁻¹, or nil when a factorization fails. LAPACK is column-major: a
     /// row-major upper triangle is its lower triangle, so every call uses uplo = "L".
-    static func inverseFactor(_ h: [Double], n: Int, lambda: Double) -> [Float]? {
-        var a = h
-        for i in 0 ..< n { a[i * n + i] += lambda }
+    /// Works in `h`'s own storage (a copy would be 8 B × columns² more: 970 MB for a 7B down_proj):
+    /// LAPACK reads and writes only the row-major upper triangle, so the strictly lower one still holds
+    /// H; on failure the upper triangle is restored from it (and the diagonal from a saved copy), so
+    /// the caller can retry with a larger λ on the same H.
+    static func inverseFactor(_ h: inout [Double], n: Int, lambda: Double) -> [Float]? {
+        let diagonal = (0 ..< n).map { h[$0 * n + $0] }
         var size = Int32(n), lda = Int32(n), info: Int32 = 0
         var lower = CChar(UInt8(ascii: "L"))
-        a.withUnsafeMutableBufferPointer { buffer in
-            guard let base = buffer.baseAddress else { info = -1; return }
-            dpotrf_(&lower, &size, base, &lda, &info)          // H = L·Lᵀ
-            guard info == 0 else { return }
-            dpotri_(&lower, &size, base, &lda, &info)          // H⁻¹ (same triangle)
-            guard info == 0 else { return }
-            dpotrf_(&lower, &size, base, &lda, &info)          // H⁻¹ = L'·L'ᵀ; row-major: Uᵀ·U
+        var factor: [Float]?
+        // The engine keeps OpenBLAS single-threaded (it splits work across cores itself); these three
+        // LAPACK calls are the whole job at this point (57 s of one core for an 11008² down_proj), so
+        // they get every core, and BLAS goes back to one thread after.
+        openblas_set_num_threads(Int32(Parallel.cores))
+        defer { openblas_set_num_threads(1) }
+        h.withUnsafeMutableBufferPointer { buffer in
+            guard let a = buffer.baseAddress else { return }
+            for i in 0 ..< n { a[i * n + i] += lambda }
+            dpotrf_(&lower, &size, a, &lda, &info)              // H = L·Lᵀ
+            if info == 0 { dpotri_(&lower, &size, a, &lda, &info) }   // H⁻¹ (same triangle)
+            if info == 0 { dpotrf_(&lower, &size, a, &lda, &info) }   // H⁻¹ = L'·L'ᵀ; row-major: Uᵀ·U
+            if info == 0 { factor = upperFactor(a, n: n) }
+            if factor == nil {
+                for i in 0 ..< n {
+                    a[i * n + i] = diagonal[i]
+                    for j in i + 1 ..< n { a[i * n + j] = a[j * n + i] }
+                }
+            }
         }
-        guard info == 0 else { return nil }
+        return factor
+    }
+
+    /// h ← P·h·Pᵀ, i.e. h[i][j] = old h[permutation[i]][permutation[j]], in place: rows are moved
+    /// along the permutation's cycles, then each row's columns gathered through one row of scratch
+    /// (a permuted copy would be another 8 B × columns²).
+    static func permute(_ h: inout [Double], n: Int, permutation: [Int]) {
+        var row = [Double](repeating: 0, count: n)
+        var placed = [Bool](repeating: false, count: n)
+        h.withUnsafeMutableBufferPointer { buffer in
+            guard let a = buffer.baseAddress else { return }
+            row.withUnsafeMutableBufferPointer { scratch in
+                guard let t = scratch.baseAddress else { return }
+                for start in 0 ..< n where !placed[start] {
+                    // Row `start` gets row permutation[start], which gets row permutation[that], … .
+                    t.update(from: a + start * n, count: n)
+                    var i = start
+                    while true {
+                        placed[i] = true
+                        let source = permutation[i]
+                        if source == start { (a + i * n).update(from: t, count: n); break }
+                        (a + i * n).update(from: a + source * n, count: n)
+                        i = source
+                    }
+                }
+                for i in 0 ..< n {
+                    let r = a + i * n
+                    for j in 0 ..< n { t[j] = r[permutation[j]] }
+                    r.update(from: t, count: n)
+                }
+            }
+        }
+    }
+
+    /// The row-major upper triangle of a factored matrix in f32, or nil when an entry is non-finite
+    /// or a diagonal entry is not positive.
+    private static func upperFactor(_ a: UnsafePointer<Double>, n: Int) -> [Float]? {
         var factor = [Float](repeating: 0, count: n * n)
         for i in 0 ..< n {
             for j in i ..< n {
