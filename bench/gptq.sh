@@ -97,7 +97,7 @@ for SEED in $SEEDS; do
     rm -rf "$Q_OUT"
     wait_quiet
     # shellcheck disable=SC2086  # QUANTA_ARGS is a list of flags
-    /usr/bin/time -v -o "$OUT/quanta-s$SEED.time" "$QUANTA" quantize --method gptq --bits $BITS --group-size $GROUP --sym \
+    /usr/bin/time -v -o "$OUT/quanta-s$SEED.time" "$QUANTA" quantize --method gptq --reference --bits $BITS --group-size $GROUP --sym \
         --damp $DAMP --calib "$CALIB" --calib-samples $SAMPLES --calib-seqlen $SEQLEN --seed $SEED "${ACT_FLAG[@]}" ${QUANTA_ARGS:-} \
         "$HF" "$Q_OUT" | tee "$OUT/quanta-s$SEED.log"
 

@@ -4,12 +4,14 @@
 # DEMO_CHUNKS (default 10) sets how many 512-token windows of wikitext-2 each eval scores
 # (the shared protocol uses 40: `quanta eval MODEL --text data/wikitext-2-raw-test.txt --chunks 40`).
 set -euo pipefail
+# Command substitutions ($(…)) fail the script too (bash clears -e inside them otherwise).
+shopt -s inherit_errexit
 quanta=$(realpath "$1"); model=$(realpath "$2"); out=$3
 chunks=${DEMO_CHUNKS:-10}
 root=$(cd "$(dirname "$0")/.." && pwd); text=$root/data/wikitext-2-raw-test.txt
 rm -rf "$out"; mkdir -p "$out"; out=$(realpath "$out")
 step() { echo; echo "== $*"; }
-seconds() { local t0=$(date +%s.%N); "$@" >/dev/null; echo "$(date +%s.%N) - $t0" | bc -l | xargs printf "%.2f"; }
+seconds() { local t0; t0=$(date +%s.%N); "$@" >/dev/null || return; echo "$(date +%s.%N) - $t0" | bc -l | xargs printf "%.2f"; }
 
 step "inspect $model"
 "$quanta" inspect "$model" --quiet | head -12
@@ -24,21 +26,20 @@ took[q8_0]=$(seconds "$quanta" convert --quiet --to gguf --outtype q8_0 "$out/f3
 took[q4_0]=$(seconds "$quanta" convert --quiet --to gguf --outtype q4_0 "$out/f32.gguf" "$out/q4_0.gguf")
 "$quanta" diff --quiet "$out/hf-f32" "$out/f32.gguf" | tail -1
 
-# Quantization methods that `quanta quantize` offers in this build.
-methods=()
-if "$quanta" quantize --help >/dev/null 2>&1; then
-  for m in nf4 int8 gptq awq; do
-    if "$quanta" quantize --help 2>&1 | grep -q "$m"; then methods+=("$m"); fi
-  done
-fi
+# Every quantization method of `quanta quantize`, each with the demo's smaller calibration set (the
+# defaults are 128 windows; fewer keep the demo within a few minutes on 2 cores, at a small cost in
+# PPL — docs/quantization.md has the full-calibration figures). A failing method fails the demo.
+calib_windows=${DEMO_CALIB_SAMPLES:-32}
+awq_windows=${DEMO_AWQ_SAMPLES:-16}
+methods=(nf4 int8 gptq awq)
 for m in "${methods[@]}"; do
-  step "quantize --method $m"
   extra=()
   case $m in
-    # GPTQ with the settings docs/quantization.md recommends (act-order, importance-weighted range search).
-    gptq) extra=(--bits 4 --group-size 64 --act-order --mse 2 --mse-importance --calib-samples 32);;
-    awq) extra=(--bits 4 --group-size 64 --calib-samples 32);;
+    # GPTQ's defaults are its best measured settings (group-aware order, --mse 2 --mse-importance).
+    gptq) extra=(--bits 4 --group-size 64 --calib-samples "$calib_windows");;
+    awq) extra=(--bits 4 --group-size 64 --calib-samples "$awq_windows");;
   esac
+  step "quantize --method $m ${extra[*]}"
   took[$m]=$(seconds "$quanta" quantize --quiet --method "$m" "${extra[@]}" "$out/hf-f32" "$out/$m")
 done
 
@@ -57,4 +58,6 @@ printf "%-12s %9s %6s %9s %9s %7s %8s\n" model "MB" "bits/w" PPL KLD "top-1%" "m
 printf '%s\n' "${rows[@]}"
 echo
 echo "bits/w = file bytes × 8 / 134,515,008 parameters. PPL over $chunks chunks (llama.cpp's protocol);"
-echo "KLD and top-1 against the F32 weights; 'make s' = seconds to produce the file. Full protocol: DEMO_CHUNKS=40 make demo."
+echo "KLD and top-1 against the F32 weights; 'make s' = seconds to produce the file. GPTQ calibrated on $calib_windows"
+echo "and AWQ on $awq_windows windows of 512 tokens (defaults: 128). Full protocol: DEMO_CHUNKS=40 DEMO_CALIB_SAMPLES=128"
+echo "DEMO_AWQ_SAMPLES=128 make demo."

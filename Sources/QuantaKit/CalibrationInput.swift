@@ -13,6 +13,8 @@ public struct CalibrationOptions: Sendable {
     public var samples: Int
     public var sequenceLength: Int
     public var seed: UInt64
+    /// `--tokenizer`: tokenize the text with this model directory's / tokenizer.json's / GGUF's tokenizer.
+    public var tokenizerPath: String? = nil
 
     public init(textPath: String = CalibrationOptions.defaultTextPath, samples: Int = 128, sequenceLength: Int = 512, seed: UInt64 = 0) {
         self.textPath = textPath
@@ -33,7 +35,7 @@ public enum CalibrationInput {
         guard let text = String(validating: file.bytes, as: UTF8.self) else {
             throw KitError.invalidOption("\(path): the calibration text is not valid UTF-8")
         }
-        let tokenizer = try Evaluator.makeTokenizer(graph)
+        let tokenizer = try TokenizerSource.resolve(for: graph, override: options.tokenizerPath).tokenizer
         let tokens = tokenizer.encode(text, addSpecial: false, parseSpecial: false)
         return try CalibrationSet(tokens: tokens, count: options.samples, length: options.sequenceLength, seed: options.seed)
     }

@@ -12,6 +12,8 @@ public struct EvalOptions: Sendable {
     public var contextLength: Int = 512
     public var chunks: Int?
     public var baseline: String?
+    /// `--tokenizer`: take the tokenizer from this model directory, tokenizer.json or GGUF.
+    public var tokenizerPath: String? = nil
     /// How activations meet the weights; nil: `.ggml` for GGUF models, `.exact` otherwise.
     public var numerics: Numerics? = nil
     /// Hidden: write the logits of the first window (f32 LE, [tokens × vocab]) here before evaluating.
@@ -39,6 +41,8 @@ public struct EvalReport: Sendable {
     /// The numerics that ran and the weights' storage kinds ("Q4_K 61%, …").
     public var numerics: Numerics = .exact
     public var storage: String = ""
+    /// What the user should know about how the run was set up (e.g. whose tokenizer it used).
+    public var notes: [String] = []
 
     public init(model: String, baseline: String?, options: EvalOptions, result: PerplexityResult, weightBytes: Int, loadSeconds: Double) {
         self.model = model
@@ -99,18 +103,22 @@ public enum Evaluator {
         let weights = try LlamaWeights(graph: graph)
         let runner = LlamaRunner(weights: weights, maxTokens: options.contextLength, numerics: options.numerics)
         var baselineRunner: LlamaRunner?
+        var baselineGraph: ModelGraph?
         if let baseline = options.baseline {
             // Both sides run with the same numerics: the model's (--numerics, or its format's default).
-            baselineRunner = LlamaRunner(weights: try LlamaWeights(graph: try ModelLoader.load(path: baseline)),
-                                         maxTokens: options.contextLength, numerics: runner.numerics)
+            let loaded = try ModelLoader.load(path: baseline)
+            baselineRunner = LlamaRunner(weights: try LlamaWeights(graph: loaded), maxTokens: options.contextLength, numerics: runner.numerics)
+            baselineGraph = loaded
         }
-        let tokens = try tokenize(graph: graph, options: options)
+        let resolved = options.tokenIDsPath == nil
+            ? try TokenizerSource.resolve(for: graph, override: options.tokenizerPath, fallback: baselineGraph) : nil
+        let tokens = try tokenize(tokenizer: resolved?.tokenizer, options: options)
         if let path = options.dumpLogitsPath {
             let logits = try runner.logits(tokens: Array(tokens.prefix(options.contextLength)))
             try logits.withUnsafeBytes { try Data($0).write(to: URL(fileURLWithPath: path)) }
         }
         let loadSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        let tokenizer = options.tokenIDsPath == nil ? try makeTokenizer(graph) : nil
+        let tokenizer = resolved?.tokenizer
         let bos = tokenizer?.bosTokenID ?? graph.tokenizer?.bosTokenID.map { Int32($0) }
         let perplexityOptions = PerplexityOptions(evalProtocol: options.evalProtocol, contextLength: options.contextLength,
                                                   maxChunks: options.chunks,
@@ -121,18 +129,18 @@ public enum Evaluator {
                                 weightBytes: weights.storedBytes, loadSeconds: loadSeconds)
         report.numerics = runner.numerics
         report.storage = weights.storageSummary
+        if let note = resolved?.note { report.notes.append(note) }
         return report
     }
 
-    static func tokenize(graph: ModelGraph, options: EvalOptions) throws -> [Int32] {
+    static func tokenize(tokenizer: BPETokenizer?, options: EvalOptions) throws -> [Int32] {
         if let path = options.tokenIDsPath {
             let file = try MappedFile(path: path)
             guard file.size % 4 == 0 else { throw KitError.invalidOption("\(path): \(file.size) bytes is not a whole number of int32 ids") }
             var reader = ByteReader(file.bytes, context: path)
             return try (0 ..< file.size / 4).map { _ in try reader.i32() }
         }
-        guard let textPath = options.textPath else { throw KitError.invalidOption("pass --text or --token-ids") }
-        let tokenizer = try makeTokenizer(graph)
+        guard let textPath = options.textPath, let tokenizer else { throw KitError.invalidOption("pass --text or --token-ids") }
         let file = try MappedFile(path: textPath)
         guard let text = String(validating: file.bytes, as: UTF8.self) else {
             throw KitError.invalidOption("\(textPath): the text is not valid UTF-8")

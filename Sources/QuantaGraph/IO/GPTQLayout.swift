@@ -13,7 +13,7 @@ public enum GPTQLayout {
     public static func quantizationConfig(bits: Int, groupSize: Int, descAct: Bool, sym: Bool, dampPercent: Double,
                                           staticGroups: Bool, trueSequential: Bool, method: String,
                                           calibration: JSONObject? = nil, meta extra: JSONObject = JSONObject([])) -> JSONObject {
-        var meta = JSONObject([("quantizer", .array([.string("quanta:0.1.0")])), ("method", .string(method))])
+        var meta = JSONObject([("quantizer", .array([.string("quanta:\(BuildInfo.version)")])), ("method", .string(method))])
         for (key, value) in extra.entries { meta[key] = value }
         if let calibration { meta["calibration"] = .object(calibration) }
         return JSONObject([

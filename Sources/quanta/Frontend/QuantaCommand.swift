@@ -6,7 +6,7 @@ struct Quanta: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "quanta",
         abstract: "Convert and quantize LLM checkpoints (GGUF, safetensors, PyTorch) and measure what quantization cost.",
-        version: "0.1.0",
+        version: BuildInfo.versionLine,
         subcommands: [Inspect.self, Convert.self, Diff.self, Eval.self, Quantize.self])
 }
 

@@ -32,6 +32,8 @@ struct Eval: ParsableCommand {
     var evalProtocol: EvalProtocol = .llamaCpp
     @Option(name: .long, help: "Compare against this model: KL divergence, top-1 agreement, RMS Δp, PPL ratio.")
     var baseline: String?
+    @Option(name: .long, help: "Tokenize with this tokenizer: a model directory, a tokenizer.json or a GGUF (for checkpoints saved without tokenizer files). Without it, a model with no tokenizer uses --baseline's, and says so.")
+    var tokenizer: String?
     @Option(name: .long, help: "ggml (llama.cpp's activation conversion; default for GGUF) or exact (f32 on dequantized weights; default otherwise); --baseline runs with the model's numerics.")
     var numerics: Numerics?
     @Option(name: .long, help: "Write a self-contained HTML report (table and per-chunk plot) here.")
@@ -51,7 +53,9 @@ struct Eval: ParsableCommand {
                                   contextLength: ctx, chunks: chunks, baseline: baseline)
         options.dumpLogitsPath = dumpLogits
         options.numerics = numerics
+        options.tokenizerPath = tokenizer
         let report = try Evaluator.run(model: model, options: options)
+        for note in report.notes { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
         if let path = self.report { try report.html().write(toFile: path, atomically: true, encoding: .utf8) }
         print(output.json ? report.json() : report.text())
     }

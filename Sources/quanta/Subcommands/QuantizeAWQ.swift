@@ -5,9 +5,7 @@ import QuantaKit
 /// GPTQ declares (`GPTQFlags`), the AWQ-only ones are `AWQFlags`.
 enum AWQCommand {
     static func run(flags: GPTQFlags, awq: AWQFlags, input: String, output: String, force: Bool, json: Bool) throws {
-        let calibration = CalibrationOptions(textPath: flags.calib, samples: flags.calibSamples, sequenceLength: flags.calibSeqlen,
-                                             seed: flags.seed)
-        let options = awq.options(bits: flags.bits, groupSize: flags.groupSize.value, calibration: calibration, force: force)
+        let options = awq.options(bits: flags.bits, groupSize: flags.groupSize.value, calibration: flags.calibration, force: force)
         let summary = try AWQQuantizer.quantize(input: input, output: output, options: options)
         print(json ? summary.json() : summary.text())
     }

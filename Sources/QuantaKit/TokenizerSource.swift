@@ -1,0 +1,70 @@
+import Foundation
+import QuantaCore
+import QuantaEngine
+import QuantaGraph
+
+/// Where a command's tokenizer comes from: `--tokenizer PATH` when given, else the model's own, else
+/// (for `eval --baseline`) the baseline's. A checkpoint saved by transformers' `save_pretrained` of a
+/// model carries no tokenizer files; the user has them in the base model.
+public enum TokenizerSource {
+    /// A tokenizer and, when it is not the model's own, a note saying whose it is.
+    public struct Resolved {
+        public let tokenizer: BPETokenizer
+        public let note: String?
+    }
+
+    /// The tokenizer at `path`: a directory holding tokenizer.json (and tokenizer_config.json), a
+    /// tokenizer.json file (its directory's tokenizer_config.json is read too), or a GGUF file's
+    /// `tokenizer.ggml.*` metadata.
+    public static func load(path: String) throws -> BPETokenizer {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw KitError.invalidOption("--tokenizer \(path): no such file or directory")
+        }
+        let jsonPath: String
+        if isDirectory.boolValue {
+            jsonPath = (path as NSString).appendingPathComponent("tokenizer.json")
+            guard FileManager.default.fileExists(atPath: jsonPath) else {
+                throw KitError.invalidOption("--tokenizer \(path): the directory holds no tokenizer.json")
+            }
+        } else if path.hasSuffix(".json") {
+            jsonPath = path
+        } else {
+            let graph = try ModelLoader.load(path: path)
+            guard graph.tokenizer != nil || graph.sideFiles.contains(where: { $0.name == "tokenizer.json" }) else {
+                throw KitError.invalidOption("--tokenizer \(path): the file carries no tokenizer (no tokenizer.ggml.* metadata)")
+            }
+            return try Evaluator.makeTokenizer(graph)
+        }
+        let root = try parseJSON(jsonPath)
+        let configPath = ((jsonPath as NSString).deletingLastPathComponent as NSString).appendingPathComponent("tokenizer_config.json")
+        let config = FileManager.default.fileExists(atPath: configPath) ? try parseJSON(configPath) : nil
+        return try BPETokenizer.fromHuggingFace(tokenizerJSON: root, tokenizerConfig: config)
+    }
+
+    /// The JSON file at `path`, parsed while its map is alive.
+    private static func parseJSON(_ path: String) throws -> JSONValue {
+        let file = try MappedFile(path: path)
+        return try withExtendedLifetime(file) { try JSONParser.parse(file.bytes, context: path) }
+    }
+
+    /// Whether `graph` carries a tokenizer of its own.
+    public static func hasTokenizer(_ graph: ModelGraph) -> Bool {
+        graph.tokenizer != nil || graph.sideFiles.contains { $0.name == "tokenizer.json" }
+    }
+
+    /// `override` (a `--tokenizer` path) when given, else `graph`'s own tokenizer, else the
+    /// `fallback` model's (named `fallbackName` in the note), else an error that says what to pass.
+    public static func resolve(for graph: ModelGraph, override: String?, fallback: ModelGraph? = nil,
+                               fallbackName: String = "the baseline") throws -> Resolved {
+        if let override {
+            return Resolved(tokenizer: try load(path: override), note: hasTokenizer(graph) ? "using the tokenizer of \(override) instead of the model's own" : "using the tokenizer of \(override)")
+        }
+        if hasTokenizer(graph) { return Resolved(tokenizer: try Evaluator.makeTokenizer(graph), note: nil) }
+        if let fallback, hasTokenizer(fallback) {
+            return Resolved(tokenizer: try Evaluator.makeTokenizer(fallback),
+                            note: "\(graph.source) carries no tokenizer; using \(fallbackName)'s (\(fallback.source))")
+        }
+        throw KitError.invalidOption("\(graph.source) carries no tokenizer (no tokenizer.ggml.* metadata, no tokenizer.json); pass --tokenizer PATH (a model directory, a tokenizer.json or a GGUF), or --token-ids")
+    }
+}
