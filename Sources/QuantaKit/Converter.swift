@@ -2,7 +2,6 @@ import Foundation
 import QuantaCore
 import QuantaFormats
 import QuantaGraph
-import QuantaQuant
 
 /// Options of `quanta convert`.
 public struct ConvertOptions: Sendable {
@@ -14,15 +13,19 @@ public struct ConvertOptions: Sendable {
     public var force: Bool
     /// GGUF output tensor type.
     public var outType: GGUFOutType
+    /// Decode every quantized tensor (GPTQ, AWQ, bitsandbytes, ggml blocks) to plain floats of
+    /// `dequantizedDType()` and drop `quantization_config`.
+    public var dequantize: Bool
 
     public init(from: ModelFormat?, to: ModelFormat, dtype: DType? = nil, maxShardSize: Int = 5_000_000_000,
-                force: Bool = false, outType: GGUFOutType = .auto) {
+                force: Bool = false, outType: GGUFOutType = .auto, dequantize: Bool = false) {
         self.from = from
         self.to = to
         self.dtype = dtype
         self.maxShardSize = maxShardSize
         self.force = force
         self.outType = outType
+        self.dequantize = dequantize
     }
 }
 
@@ -48,12 +51,20 @@ public struct ConvertSummary: Sendable {
     }
 }
 
-/// `quanta convert`: read → (cast) → write, streaming, atomic.
+/// `quanta convert`: read → (cast) → (dequantize) → write, streaming, atomic.
 public enum Converter {
-    public static func convert(input: String, output: String, options: ConvertOptions) throws -> ConvertSummary {
+    /// `notify` receives advice the user should see before the write starts (one line, no prefix).
+    public static func convert(input: String, output: String, options: ConvertOptions,
+                               notify: (String) -> Void = { _ in }) throws -> ConvertSummary {
         let start = DispatchTime.now().uptimeNanoseconds
+        let floatType: DType? = try options.dequantize ? options.dequantizedDType() : nil   // refuse bad flags before reading
         var graph = try ModelLoader.load(path: input, format: options.from)
         if let dtype = options.dtype { try cast(&graph, to: dtype) }
+        if let floatType {
+            try GraphDequantizer.dequantizeAll(&graph, to: floatType)
+        } else if let notice = options.packedNotice(for: graph) {
+            notify(notice)
+        }
         let files: [String]
         switch options.to {
         case .safetensors:
@@ -84,30 +95,7 @@ public enum Converter {
 
     /// Replaces ggml block tensors by lazily dequantized dense tensors of `dtype` (streamed while writing).
     public static func dequantizeGGML(_ graph: inout ModelGraph, to dtype: DType) throws {
-        try graph.mapTensors { tensor in
-            guard case let .quantized(q) = tensor.value, case .ggml = q.scheme else { return tensor }
-            let source = tensor
-            let payload = try TensorPayload(dtype: dtype, shape: tensor.shape) { out in
-                defer { source.releaseSourcePages() }
-                // Common case: blocks decode straight into the output buffer.
-                if dtype == .f32, source.rowOrder == .huggingFace, case let .ggml(type) = q.scheme,
-                   let blocks = q.component("weight") {
-                    try blocks.withUnsafeBytes { raw in
-                        try GGMLCodec.dequantize(type, from: raw, into: out.bindMemory(to: Float.self), count: source.elementCount)
-                    }
-                    return
-                }
-                let values = try Dequantizer.floats(source)   // HF row order
-                try values.withUnsafeBytes { raw in
-                    try DTypeConversion.convert(raw, from: .f32, into: out, to: dtype, count: values.count)
-                }
-            }
-            var copy = tensor
-            copy.value = .deferred(payload)
-            copy.rowOrder = .huggingFace
-            copy.castTo = nil
-            return copy
-        }
+        try GraphDequantizer.dequantize(&graph, to: dtype, where: GraphDequantizer.isGGML)
     }
 
     /// Casts every dense floating-point tensor to `dtype` (lazily: bytes convert while writing)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import QuantaCore
 
 @main
@@ -20,5 +21,13 @@ struct OutputOptions: ParsableArguments {
 
     func apply() {
         ProgressSettings.mode = quiet ? .quiet : (json ? .json : .automatic)
+    }
+
+    /// Advice on stderr, shown even with --quiet: "note: …", or under --json an event line like
+    /// the progress lines, so stderr stays one JSON object per line.
+    func note(_ message: String) {
+        let line = json ? JSONWriter.compact(.object(JSONObject([("event", .string("note")), ("message", .string(message))])))
+                        : "note: " + message
+        FileHandle.standardError.write(Data((line + "\n").utf8))
     }
 }

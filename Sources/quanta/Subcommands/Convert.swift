@@ -12,6 +12,17 @@ struct Convert: ParsableCommand {
           quanta convert --to safetensors --max-shard-size 2GB model.safetensors out/
           quanta convert --from gguf --to safetensors --dtype f32 model.gguf out/
           quanta convert --to gguf --outtype q8_0 hf-model/ model-q8_0.gguf
+          quanta convert --to safetensors --dequantize --dtype bf16 gptq/ plain/
+
+        --dequantize decodes every quantized tensor (GPTQ, AWQ, bitsandbytes NF4/FP4/int8, GGUF block \
+        types such as Q4_K) to one plain <module>.weight per linear and drops quantization_config from \
+        config.json, so transformers loads the result as an ordinary model. The floats are --dtype \
+        (default f32: the decoded values exactly); for --to gguf, a float --outtype (f32, f16, bf16), \
+        else --dtype, else f32. Tensors are decoded one at a time as they are written.
+
+        Without --dequantize, --dtype casts float tensors only: GPTQ/AWQ/bitsandbytes components (and, \
+        in a GGUF output with --outtype auto, ggml blocks) are written packed, and a note on stderr \
+        says how many.
         """)
 
     @Option(name: .long, help: "Input format (inferred when omitted).")
@@ -20,7 +31,7 @@ struct Convert: ParsableCommand {
     @Option(name: .long, help: "Output format.")
     var to: ModelFormat
 
-    @Option(name: .long, help: "Cast floating-point tensors to f32, f16 or bf16.")
+    @Option(name: .long, help: "Cast floating-point tensors to f32, f16 or bf16 (with --dequantize, also the decoded ones).")
     var dtype: FloatDType?
 
     @Option(name: .long, help: "GGUF tensor type for ≥2-D weights: auto (keep), f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1.")
@@ -28,6 +39,9 @@ struct Convert: ParsableCommand {
 
     @Option(name: .long, help: "Largest weights shard of a directory output (e.g. 5GB, 500MB, 2GiB; default 5GB).")
     var maxShardSize: ByteSize?
+
+    @Flag(name: .long, help: "Decode quantized tensors (GPTQ, AWQ, bitsandbytes, GGUF blocks) to plain floats and drop quantization_config.")
+    var dequantize = false
 
     @Flag(name: .long, help: "Overwrite an existing output.")
     var force = false
@@ -51,8 +65,9 @@ struct Convert: ParsableCommand {
     func run() throws {
         output.apply()
         let options = ConvertOptions(from: from, to: to, dtype: dtype?.dtype,
-                                     maxShardSize: maxShardSize?.bytes ?? 5_000_000_000, force: force, outType: outtype)
-        let summary = try Converter.convert(input: input, output: outputPath, options: options)
+                                     maxShardSize: maxShardSize?.bytes ?? 5_000_000_000, force: force, outType: outtype,
+                                     dequantize: dequantize)
+        let summary = try Converter.convert(input: input, output: outputPath, options: options, notify: output.note)
         print(output.json ? summary.json() : summary.text())
     }
 }
