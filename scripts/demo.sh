@@ -7,7 +7,9 @@ set -euo pipefail
 # Command substitutions ($(…)) fail the script too (bash clears -e inside them otherwise).
 shopt -s inherit_errexit
 quanta=$(realpath "$1"); model=$(realpath "$2"); out=$3
-chunks=${DEMO_CHUNKS:-10}
+# DEMO_FULL=1: the shared protocol (40 chunks) and every method at its default calibration.
+full=${DEMO_FULL:-0}
+if [ "$full" = 1 ]; then chunks=${DEMO_CHUNKS:-40}; else chunks=${DEMO_CHUNKS:-10}; fi
 root=$(cd "$(dirname "$0")/.." && pwd); text=$root/data/wikitext-2-raw-test.txt
 rm -rf "$out"; mkdir -p "$out"; out=$(realpath "$out")
 step() { echo; echo "== $*"; }
@@ -29,15 +31,17 @@ took[q4_0]=$(seconds "$quanta" convert --quiet --to gguf --outtype q4_0 "$out/f3
 # Every quantization method of `quanta quantize`, each with the demo's smaller calibration set (the
 # defaults are 128 windows; fewer keep the demo within a few minutes on 2 cores, at a small cost in
 # PPL — docs/quantization.md has the full-calibration figures). A failing method fails the demo.
-calib_windows=${DEMO_CALIB_SAMPLES:-32}
-awq_windows=${DEMO_AWQ_SAMPLES:-16}
+calib_windows=32 awq_windows=16 awq_search=(--awq-grid 10 --awq-search-windows 4 --awq-search-tokens 2048)
+[ "$full" = 1 ] && calib_windows=128 awq_windows=128 awq_search=()
 methods=(nf4 int8 gptq awq)
 for m in "${methods[@]}"; do
   extra=()
   case $m in
     # GPTQ's defaults are its best measured settings (group-aware order, --mse 2 --mse-importance).
     gptq) extra=(--bits 4 --group-size 64 --calib-samples "$calib_windows");;
-    awq) extra=(--bits 4 --group-size 64 --calib-samples "$awq_windows");;
+    # AWQ's scale search scores 20 grid points on 8 windows / 4096 tokens by default; the demo halves
+    # both (its cost is that search, not the number of windows).
+    awq) extra=(--bits 4 --group-size 64 --calib-samples "$awq_windows" "${awq_search[@]}");;
   esac
   step "quantize --method $m ${extra[*]}"
   took[$m]=$(seconds "$quanta" quantize --quiet --method "$m" "${extra[@]}" "$out/hf-f32" "$out/$m")
@@ -58,6 +62,11 @@ printf "%-12s %9s %6s %9s %9s %7s %8s\n" model "MB" "bits/w" PPL KLD "top-1%" "m
 printf '%s\n' "${rows[@]}"
 echo
 echo "bits/w = file bytes × 8 / 134,515,008 parameters. PPL over $chunks chunks (llama.cpp's protocol);"
-echo "KLD and top-1 against the F32 weights; 'make s' = seconds to produce the file. GPTQ calibrated on $calib_windows"
-echo "and AWQ on $awq_windows windows of 512 tokens (defaults: 128). Full protocol: DEMO_CHUNKS=40 DEMO_CALIB_SAMPLES=128"
-echo "DEMO_AWQ_SAMPLES=128 make demo."
+echo "KLD and top-1 against the F32 weights; 'make s' = seconds to produce the file."
+if [ "$full" = 1 ]; then
+  echo "GPTQ and AWQ at their defaults (128 calibration windows of 512 tokens)."
+else
+  echo "Reduced for time: GPTQ calibrated on $calib_windows and AWQ on $awq_windows windows of 512 tokens (defaults: 128),"
+  echo "AWQ searching 10 grid points on 4 windows / 2048 tokens (defaults: 20 on 8 / 4096), $chunks chunks scored."
+  echo "The shared protocol at full calibration: DEMO_FULL=1 make demo."
+fi
