@@ -4,6 +4,10 @@ import QuantaGraph
 public enum KitError: Error, CustomStringConvertible, Sendable {
     case unsupportedConversion(from: ModelFormat, to: ModelFormat, reason: String)
     case invalidOption(String)
+    /// A GGUF llama.cpp could not load (unknown architecture, no tokenizer): refused before writing.
+    case ggufNotLoadable(String)
+    /// A tensor the requested type cannot hold (a block scale that is not finite).
+    case cannotQuantize(tensor: String, type: String, reason: String)
 
     public var description: String {
         switch self {
@@ -11,6 +15,10 @@ public enum KitError: Error, CustomStringConvertible, Sendable {
             return "cannot convert \(from.rawValue) → \(to.rawValue): \(reason)"
         case let .invalidOption(message):
             return message
+        case let .ggufNotLoadable(message):
+            return message
+        case let .cannotQuantize(tensor, type, reason):
+            return "cannot quantize tensor '\(tensor)' to \(type): \(reason)"
         }
     }
 }

@@ -4,10 +4,12 @@ import QuantaKit
 /// What `quanta quantize --method awq` runs: bits, group size and calibration flags are the ones
 /// GPTQ declares (`GPTQFlags`), the AWQ-only ones are `AWQFlags`.
 enum AWQCommand {
-    static func run(flags: GPTQFlags, awq: AWQFlags, input: String, output: String, force: Bool, json: Bool) throws {
+    static func run(flags: GPTQFlags, awq: AWQFlags, input: String, output: String, force: Bool, allowNonFinite: Bool,
+                    json: Bool) throws {
         let calibration = CalibrationOptions(textPath: flags.calib, samples: flags.calibSamples, sequenceLength: flags.calibSeqlen,
                                              seed: flags.seed)
-        let options = awq.options(bits: flags.bits, groupSize: flags.groupSize.value, calibration: calibration, force: force)
+        var options = awq.options(bits: flags.bits, groupSize: flags.groupSize.value, calibration: calibration, force: force)
+        options.allowNonFinite = allowNonFinite
         let summary = try AWQQuantizer.quantize(input: input, output: output, options: options)
         print(json ? summary.json() : summary.text())
     }
