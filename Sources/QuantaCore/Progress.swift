@@ -99,6 +99,18 @@ public final class ProgressReporter: @unchecked Sendable {
         FileHandle.standardError.write(Data((JSONWriter.compact(.object(object)) + "\n").utf8))
     }
 
+    /// A warning on stderr: "warning: …", or a JSON line `{"event":"warning","message":…}` in JSON mode.
+    /// `--quiet` silences progress, not warnings.
+    public static func warn(_ message: String) {
+        let line: String
+        if ProgressSettings.mode == .json {
+            line = JSONWriter.compact(.object(JSONObject([("event", .string("warning")), ("message", .string(message))])))
+        } else {
+            line = "warning: " + message
+        }
+        FileHandle.standardError.write(Data((line + "\n").utf8))
+    }
+
     /// "1.2 GB", "850 tok" — decimal units as `du -h --si` and transformers' shard sizes.
     public static func human(_ value: Double, _ unit: String) -> String {
         guard unit == "B" else {

@@ -99,13 +99,19 @@ public struct TensorView: Sendable {
         return result
     }
 
-    /// This tensor converted to another dtype (a new owned tensor; same tensor if equal).
-    public func converted(to target: DType) throws -> TensorView {
+    /// This tensor converted to another dtype (a new owned tensor; same tensor if equal). With
+    /// `tensor`, finite values that overflow `target` to ±Inf are refused under that name.
+    public func converted(to target: DType, refusingOverflowIn tensor: String? = nil) throws -> TensorView {
         if target == dtype { return self }
         let size = try ShapeMath.multiply(elementCount, target.byteSize, context: "convert")
         let owned = OwnedBytes(count: size)
         try withUnsafeBytes { raw in
-            try DTypeConversion.convert(raw, from: dtype, into: owned.buffer, to: target, count: elementCount)
+            if let tensor {
+                try DTypeConversion.convert(raw, from: dtype, into: owned.buffer, to: target, count: elementCount,
+                                            refusingOverflowIn: tensor)
+            } else {
+                try DTypeConversion.convert(raw, from: dtype, into: owned.buffer, to: target, count: elementCount)
+            }
         }
         return try TensorView(owned: owned, byteCount: size, dtype: target, shape: shape)
     }

@@ -24,7 +24,8 @@ extension GraphTensor {
                 return try TensorView(owned: owned, byteCount: view.byteCount, dtype: view.dtype, shape: view.shape, context: name)
             }
             try reordered.withUnsafeBytes { raw in
-                try DTypeConversion.convert(raw, from: view.dtype, into: out, to: target, count: view.elementCount)
+                try DTypeConversion.convert(raw, from: view.dtype, into: out, to: target, count: view.elementCount,
+                                            refusingOverflowIn: name)
             }
         }
     }

@@ -168,7 +168,8 @@ final class AWQLayerPass {
         for group in LinearGroup.allCases {
             for module in group.modules {
                 let slot = try weights.linear(layer: layer, module: module)
-                let q = AWQGroupQuantizer.quantize(slot.pointer, rows: slot.rows, columns: slot.columns, groupSize: groupSize)
+                let q = try AWQGroupQuantizer.quantize(slot.pointer, rows: slot.rows, columns: slot.columns, groupSize: groupSize,
+                                                       tensor: "model.layers.\(layer).\(module).weight")
                 q.dequantize(into: slot.pointer)
                 linears[module] = q
             }

@@ -32,6 +32,9 @@ public struct AWQOptions: Sendable {
     public var clip: Bool
     public var propagation: Propagation
     public var force: Bool
+    /// Write NaN/±Inf values of the tensors that stay in float as they are (`--allow-nonfinite`);
+    /// a quantized linear can never hold them.
+    public var allowNonFinite = false
 
     public init(bits: Int = 4, groupSize: Int? = 128, grid: Int = 20, calibration: CalibrationOptions = CalibrationOptions(),
                 searchWindows: Int = 8, searchTokens: Int = 4096, duoScaling: Bool = false, clip: Bool = true, propagation: Propagation = .float,
@@ -155,7 +158,8 @@ public enum AWQQuantizer {
         let graph = try ModelLoader.load(path: input)
         var result = try quantize(graph: graph, options: options)
         let writeStart = DispatchTime.now().uptimeNanoseconds
-        _ = try SafetensorsExport.write(result.graph, to: output, maxShardSize: 5_000_000_000, force: options.force)
+        _ = try SafetensorsExport.write(result.graph, to: output, maxShardSize: 5_000_000_000, force: options.force,
+                                        nonFinite: options.allowNonFinite ? .allow : .refuse)
         let end = DispatchTime.now().uptimeNanoseconds
         result.timings.write = Double(end - writeStart) / 1e9
         let weights = result.linears.values.reduce(0) { $0 + $1.rows * $1.columns }

@@ -16,6 +16,11 @@ public struct ConvertOptions: Sendable {
     /// Decode every quantized tensor (GPTQ, AWQ, bitsandbytes, ggml blocks) to plain floats of
     /// `dequantizedDType()` and drop `quantization_config`.
     public var dequantize: Bool
+    /// GGUF output without a tokenizer (`tokenizer.ggml.model = "none"`) instead of refusing one that has none.
+    public var noTokenizer = false
+    /// Write NaN/±Inf input values as they are instead of refusing them (`--allow-nonfinite`).
+    public var allowNonFinite = false
+    var nonFinite: NonFinitePolicy { allowNonFinite ? .allow : .refuse }
 
     public init(from: ModelFormat?, to: ModelFormat, dtype: DType? = nil, maxShardSize: Int = 5_000_000_000,
                 force: Bool = false, outType: GGUFOutType = .auto, dequantize: Bool = false) {
@@ -70,13 +75,15 @@ public enum Converter {
         case .safetensors:
             // Formats without a quantized layout for these tensors get them dequantized.
             try dequantizeGGML(&graph, to: options.dtype ?? .f32)
-            files = try SafetensorsExport.write(graph, to: output, maxShardSize: options.maxShardSize, force: options.force)
+            files = try SafetensorsExport.write(graph, to: output, maxShardSize: options.maxShardSize, force: options.force,
+                                                nonFinite: options.nonFinite)
         case .gguf:
-            files = try GGUFExport.write(graph, to: output, outType: options.outType, force: options.force)
+            files = try GGUFExport.write(graph, to: output, outType: options.outType, force: options.force,
+                                         noTokenizer: options.noTokenizer, nonFinite: options.nonFinite)
         case .pytorch:
             try dequantizeGGML(&graph, to: options.dtype ?? .f32)
             files = try HuggingFaceExport.write(graph, to: output, weights: .pytorch, maxShardSize: options.maxShardSize,
-                                                force: options.force)
+                                                force: options.force, nonFinite: options.nonFinite)
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         let bytes = outputBytes(output)

@@ -39,12 +39,19 @@ public enum GGUFOutType: String, Sendable, CaseIterable {
     }
 }
 
-/// Graph → GGUF v3 (llama.cpp's names and keys), streaming and atomic.
+/// Graph → GGUF v3 (llama.cpp's names and keys), streaming and atomic. Fails closed: a graph
+/// llama.cpp could not load (no architecture table here, no tokenizer unless `noTokenizer`) is
+/// refused before the output exists, and every tensor's values are checked as they stream
+/// (NaN/±Inf per `nonFinite`; overflowing casts and non-finite block scales always refused).
 public enum GGUFExport {
-    public static func write(_ graph: ModelGraph, to output: String, outType: GGUFOutType, force: Bool) throws -> [String] {
+    public static func write(_ graph: ModelGraph, to output: String, outType: GGUFOutType, force: Bool,
+                             noTokenizer: Bool = false, nonFinite: NonFinitePolicy = .refuse) throws -> [String] {
+        try GGUFRequirements.checkArchitecture(graph)
         var writer = GGUFWriter()
-        let plan = try planTensors(graph, outType: outType)
-        for entry in try metadata(graph, fileType: dominantFileType(plan)) { try writer.addMetadata(entry.key, entry.value) }
+        let plan = try planTensors(graph, outType: outType, nonFinite: nonFinite)
+        for entry in try metadata(graph, fileType: dominantFileType(plan), noTokenizer: noTokenizer) {
+            try writer.addMetadata(entry.key, entry.value)
+        }
         for item in plan { try writer.addTensor(name: item.name, type: item.type, shape: item.shape, data: item.data) }
         let atomic = try AtomicOutput(path: output, isDirectory: false, force: force)
         do {
@@ -71,7 +78,7 @@ public enum GGUFExport {
     }
 
     /// Decides every tensor's name, type and byte source before anything is written.
-    static func planTensors(_ graph: ModelGraph, outType: GGUFOutType) throws -> [PlannedTensor] {
+    static func planTensors(_ graph: ModelGraph, outType: GGUFOutType, nonFinite: NonFinitePolicy = .refuse) throws -> [PlannedTensor] {
         let spec = graph.architecture.spec
         let permutes = graph.architecture == .llama || graph.architecture == .mistral
         var plan: [PlannedTensor] = []
@@ -94,7 +101,7 @@ public enum GGUFExport {
             }
             let type = try targetType(tensor, outType: outType)
             plan.append(PlannedTensor(name: name, type: type, shape: tensor.shape,
-                                      data: try data(for: tensor, type: type, order: targetOrder)))
+                                      data: try data(for: tensor, type: type, order: targetOrder, nonFinite: nonFinite)))
         }
         return plan
     }
@@ -127,23 +134,29 @@ public enum GGUFExport {
         return wanted
     }
 
-    /// The bytes of `tensor` as `type`, rows in `order`.
-    static func data(for tensor: GraphTensor, type: GGMLType, order: RowOrder) throws -> GGUFTensorData {
+    /// The bytes of `tensor` as `type`, rows in `order`, with its values checked as they stream.
+    static func data(for tensor: GraphTensor, type: GGMLType, order: RowOrder, nonFinite: NonFinitePolicy = .refuse) throws -> GGUFTensorData {
+        let check = ValueCheck(tensor: tensor.name, nonFinite: nonFinite)
         let sameOrder = tensor.rowOrder == order
         // Fast path: bytes already in the right type and order → copy from the map.
         if sameOrder, try currentType(tensor) == type {
             switch tensor.value {
             case let .dense(view):
-                if tensor.castTo == nil || tensor.castTo == view.dtype { return .payload(TensorPayload(view: view)) }
+                if tensor.castTo == nil || tensor.castTo == view.dtype { return .payload(TensorPayload(view: view).checked(check)) }
             case let .quantized(q):
-                if case .ggml = q.scheme, let blocks = q.component("weight") { return .payload(TensorPayload(view: blocks)) }
+                if case let .ggml(blockType) = q.scheme, let blocks = q.component("weight") {
+                    // Blocks are checked through their scales (finite scales decode to finite values).
+                    var blockCheck = check
+                    blockCheck.sourceScan = { try GGMLBlockScales.nonFiniteStats(blockType, $0) }
+                    return .payload(TensorPayload(view: blocks).checked(blockCheck))
+                }
             case let .deferred(payload):
-                return .payload(payload)
+                return .payload(payload.checked(check))
             }
         }
         // A dense float tensor that only needs a cast keeps streaming chunk by chunk.
         if sameOrder, case let .dense(view) = tensor.value, let dtype = type.plainDType {
-            return .payload(try TensorPayload(converting: view, to: dtype))
+            return .payload(try TensorPayload(converting: view, to: dtype).checked(check))
         }
         let elements = tensor.elementCount
         guard let byteCount = type.byteCount(elements: elements) else {
@@ -154,17 +167,31 @@ public enum GGUFExport {
             // Values in the order we must write: stored order when it already matches, else HF then re-permuted.
             var values = try Dequantizer.floats(source, storedOrder: sameOrder)
             source.releaseSourcePages()
+            let stats = values.withUnsafeBufferPointer { ValueScan.scan($0) }
+            if type.plainDType == nil, stats.nonFinite > 0 {
+                throw KitError.cannotQuantize(tensor: source.name, type: type.name, reason: "it has \(stats.nonFiniteDescription) (first at element \(stats.firstNonFinite ?? 0)), which no \(type.name) block can hold (its scale would not be finite); --allow-nonfinite only lets such values through tensors that stay in float")
+            }
+            try check.conclude(stats)
             if !sameOrder, case let .ggufInterleaved(heads) = order {
                 values = try interleave(values, shape: source.shape, heads: heads)
             }
             try values.withUnsafeBufferPointer { input in
                 if let dtype = type.plainDType {
-                    try DTypeConversion.convert(UnsafeRawBufferPointer(input), from: .f32, into: out, to: dtype, count: elements)
+                    try DTypeConversion.convert(UnsafeRawBufferPointer(input), from: .f32, into: out, to: dtype, count: elements,
+                                                refusingOverflowIn: source.name)
                 } else {
                     try GGMLCodec.quantize(type, from: input, into: out, count: elements)
+                    try refuseNonFiniteScales(type, UnsafeRawBufferPointer(out), tensor: source.name)
                 }
             }
         }
+    }
+
+    /// After block quantization of finite values: a scale that overflowed float16 (Q8_0 above
+    /// |w| ≈ 8.3·10⁶, Q4_1's minimum beyond ±65504, …) would decode to ±Inf/NaN in llama.cpp.
+    static func refuseNonFiniteScales(_ type: GGMLType, _ blocks: UnsafeRawBufferPointer, tensor: String) throws {
+        guard let scan = GGMLBlockScales.scan(type, blocks), scan.nonFiniteBlocks > 0 else { return }
+        throw KitError.cannotQuantize(tensor: tensor, type: type.name, reason: "\(scan.nonFiniteBlocks) block\(scan.nonFiniteBlocks == 1 ? "" : "s") would store a non-finite float16 scale (first: block \(scan.firstBlock ?? 0), \(scan.firstField ?? "d") = \(scan.firstValue ?? .nan)): its values are beyond what the type's float16 scales reach; keep this tensor in f32 or bf16")
     }
 
     static func interleave(_ values: [Float], shape: [Int], heads: Int) throws -> [Float] {
@@ -180,20 +207,22 @@ public enum GGUFExport {
         return result
     }
 
-    /// Key/values: the source GGUF's (file type updated) or llama.cpp's keys built from the config.
-    static func metadata(_ graph: ModelGraph, fileType: UInt32) throws -> [(key: String, value: GGUFValue)] {
+    /// Key/values: the source GGUF's (file type updated) or llama.cpp's keys built from the config,
+    /// with the tokenizer as `tokenizer.ggml.*` — or, with `noTokenizer`, only
+    /// `tokenizer.ggml.model = "none"`, llama.cpp's marker for a model without a vocabulary.
+    static func metadata(_ graph: ModelGraph, fileType: UInt32, noTokenizer: Bool = false) throws -> [(key: String, value: GGUFValue)] {
         if var carried = graph.ggufMetadata {
+            try GGUFRequirements.checkCarriedTokenizer(graph, carried, noTokenizer: noTokenizer)
             if let index = carried.firstIndex(where: { $0.key == "general.file_type" }) {
                 carried[index].value = .uint32(fileType)
             } else {
                 carried.append(("general.file_type", .uint32(fileType)))
             }
-            return carried
+            return noTokenizer ? withoutTokenizer(carried, graph) : carried
         }
         var kv: [(key: String, value: GGUFValue)] = []
         guard let spec = graph.architecture.spec, let h = graph.hyperparameters else {
-            kv.append(("general.file_type", .uint32(fileType)))
-            return kv
+            throw KitError.ggufNotLoadable("\(graph.source): no llama.cpp architecture to write GGUF metadata for")
         }
         let arch = spec.ggufName
         kv.append(("general.architecture", .string(arch)))
@@ -233,10 +262,24 @@ public enum GGUFExport {
         }
         kv.append(("general.quantization_version", .uint32(2)))
         // HF directories carry their tokenizer as files; convert it only now that GGUF needs it.
-        if let tokenizer = try graph.tokenizer ?? TokenizerFiles.tokenizerData(from: graph.sideFiles) {
+        if let tokenizer = try GGUFRequirements.tokenizer(for: graph, noTokenizer: noTokenizer) {
             kv += tokenizerMetadata(tokenizer)
+        } else {
+            kv.append(("tokenizer.ggml.model", .string(GGUFRequirements.noVocabularyModel)))
         }
         return kv
+    }
+
+    /// Carried metadata with its vocabulary dropped (`--no-tokenizer`): llama.cpp then takes the
+    /// vocabulary size from `<arch>.vocab_size`, which GGUFs often leave to the token list.
+    static func withoutTokenizer(_ metadata: [(key: String, value: GGUFValue)], _ graph: ModelGraph) -> [(key: String, value: GGUFValue)] {
+        var kept = metadata.filter { !$0.key.hasPrefix("tokenizer.") }
+        if let arch = graph.architecture.spec?.ggufName, let h = graph.hyperparameters,
+           !kept.contains(where: { $0.key == arch + ".vocab_size" }) {
+            kept.append((arch + ".vocab_size", .uint32(UInt32(h.vocabSize))))
+        }
+        kept.append(("tokenizer.ggml.model", .string(GGUFRequirements.noVocabularyModel)))
+        return kept
     }
 
     static func tokenizerMetadata(_ t: TokenizerData) -> [(key: String, value: GGUFValue)] {

@@ -24,6 +24,9 @@ public struct GPTQOptions: Sendable {
     /// grow with the model; `GPTQResult.linears` then stays empty. `quantize(input:output:)` sets it
     /// to the output's folder.
     public var spillDirectory: String? = nil
+    /// Write NaN/±Inf values of the tensors that stay in float as they are (`--allow-nonfinite`);
+    /// a quantized linear can never hold them.
+    public var allowNonFinite = false
 
     public init(method: Method = .gptq, configuration: GPTQConfiguration = GPTQConfiguration(),
                 calibration: CalibrationOptions = CalibrationOptions(), maxShardSize: Int = 5_000_000_000, force: Bool = false) {
@@ -160,7 +163,8 @@ public enum GPTQQuantizer {
         var result = try quantize(graph: graph, options: options)
         // transformers' save_pretrained marks its files so; some loaders check it.
         if result.graph.metadata.isEmpty { result.graph.metadata = [("format", "pt")] }
-        _ = try SafetensorsExport.write(result.graph, to: output, maxShardSize: options.maxShardSize, force: options.force)
+        _ = try SafetensorsExport.write(result.graph, to: output, maxShardSize: options.maxShardSize, force: options.force,
+                                        nonFinite: options.allowNonFinite ? .allow : .refuse)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         let weights = result.sizes.values.reduce(0) { $0 + $1.weights }
         let storedBits = result.sizes.values.reduce(0.0) { $0 + $1.bitsPerWeight * Double($1.weights) }

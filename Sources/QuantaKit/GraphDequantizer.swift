@@ -77,7 +77,8 @@ public enum GraphDequantizer {
             throw GraphError.shapeMismatch(name: tensor.name, expected: tensor.shape, found: [values.count])
         }
         try values.withUnsafeBytes { raw in
-            try DTypeConversion.convert(raw, from: .f32, into: out, to: dtype, count: count)
+            // A finite value that overflows the output type is refused by name (ValueCheck).
+            try DTypeConversion.convert(raw, from: .f32, into: out, to: dtype, count: count, refusingOverflowIn: tensor.name)
         }
     }
 }

@@ -6,6 +6,10 @@ public enum KitError: Error, CustomStringConvertible, Sendable {
     case invalidOption(String)
     /// A quantized tensor of `source` could not be decoded to floats (`reason` says which component).
     case dequantizeFailed(source: String, tensor: String, reason: String)
+    /// A GGUF llama.cpp could not load (unknown architecture, no tokenizer): refused before writing.
+    case ggufNotLoadable(String)
+    /// A tensor the requested type cannot hold (a block scale that is not finite).
+    case cannotQuantize(tensor: String, type: String, reason: String)
 
     public var description: String {
         switch self {
@@ -15,6 +19,10 @@ public enum KitError: Error, CustomStringConvertible, Sendable {
             return message
         case let .dequantizeFailed(source, tensor, reason):
             return "\(source): cannot dequantize '\(tensor)': \(reason)"
+        case let .ggufNotLoadable(message):
+            return message
+        case let .cannotQuantize(tensor, type, reason):
+            return "cannot quantize tensor '\(tensor)' to \(type): \(reason)"
         }
     }
 }

@@ -28,6 +28,9 @@ public struct QuantizeOptions: Sendable {
     public var int8Threshold: Double
     public var maxShardSize: Int
     public var force: Bool
+    /// Write NaN/±Inf values of the tensors that stay in float as they are (`--allow-nonfinite`);
+    /// a quantized linear can never hold them.
+    public var allowNonFinite = false
 
     public init(method: Method, blockSize: Int = 64, doubleQuant: Bool = false, computeDType: String = "float32",
                 skip: [String]? = nil, int8Threshold: Double = 6.0, maxShardSize: Int = 5_000_000_000, force: Bool = false) {
@@ -99,7 +102,8 @@ public enum Quantizer {
         }
         // The safetensors metadata transformers' save_pretrained writes (and nothing carried from the source).
         graph.metadata = [("format", "pt")]
-        let files = try SafetensorsExport.write(graph, to: output, maxShardSize: options.maxShardSize, force: options.force)
+        let files = try SafetensorsExport.write(graph, to: output, maxShardSize: options.maxShardSize, force: options.force,
+                                                nonFinite: options.allowNonFinite ? .allow : .refuse)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         return QuantizeSummary(output: output, method: options.method.rawValue + (options.doubleQuant && options.method != .int8 ? "+dq" : ""),
                                files: files, quantizedTensors: report.quantized.count, skippedTensors: report.skipped,

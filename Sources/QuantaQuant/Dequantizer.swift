@@ -12,7 +12,7 @@ public enum Dequantizer {
         case let .dense(view):
             values = view.floats()
             if let cast = tensor.castTo, cast != view.dtype, cast != .f32 {
-                values = try TensorView.float32(values, shape: view.shape).converted(to: cast).floats()
+                values = try TensorView.float32(values, shape: view.shape).converted(to: cast, refusingOverflowIn: tensor.name).floats()
             }
         case let .quantized(q):
             values = try decode(q, name: tensor.name)

@@ -18,7 +18,10 @@ struct ConversionTests {
         defer { try? FileManager.default.removeItem(atPath: scratch) }
         let source = FixturePaths.fixture("engine/\(model)")
         _ = try Converter.convert(input: source, output: scratch + "/cast", options: ConvertOptions(from: nil, to: .safetensors, dtype: dtype))
-        _ = try Converter.convert(input: scratch + "/cast", output: scratch + "/m.gguf", options: ConvertOptions(from: nil, to: .gguf))
+        // The engine fixtures have no tokenizer files: say so explicitly (GGUFRequirements refuses otherwise).
+        var toGGUF = ConvertOptions(from: nil, to: .gguf)
+        toGGUF.noTokenizer = true
+        _ = try Converter.convert(input: scratch + "/cast", output: scratch + "/m.gguf", options: toGGUF)
         _ = try Converter.convert(input: scratch + "/m.gguf", output: scratch + "/back", options: ConvertOptions(from: nil, to: .safetensors))
         let report = try ModelDiffer.diff(scratch + "/cast", scratch + "/back", atol: 0, rtol: 0)
         #expect(report.withinTolerance, "\(report.text(showAll: false))")
@@ -52,7 +55,9 @@ struct ConversionTests {
         let scratch = try FixturePaths.scratchDirectory()
         defer { try? FileManager.default.removeItem(atPath: scratch) }
         let source = FixturePaths.fixture("engine/tiny-llama")
-        _ = try Converter.convert(input: source, output: scratch + "/m.gguf", options: ConvertOptions(from: nil, to: .gguf))
+        var toGGUF = ConvertOptions(from: nil, to: .gguf)
+        toGGUF.noTokenizer = true   // the fixture has no tokenizer files
+        _ = try Converter.convert(input: source, output: scratch + "/m.gguf", options: toGGUF)
         let hf = try SafetensorsFile(path: source + "/model.safetensors")
         let gguf = try GGUFFile(path: scratch + "/m.gguf")
         let q = try #require(hf.tensor(named: "model.layers.0.self_attn.q_proj.weight")).view.floats()

@@ -99,38 +99,9 @@ public enum TorchWriter {
         return described
     }
 
-    /// Streams one payload through the record sink, one chunk at a time.
+    /// Streams one payload (and its value checks) through the record sink, one chunk at a time.
     static func stream(_ payload: TensorPayload, into sink: inout RecordSink) throws {
-        switch payload.source {
-        case let .view(view):
-            if let (file, offset) = view.mappedLocation {
-                try sink.copy(from: file, offset: offset, count: view.byteCount)
-            } else {
-                try view.withUnsafeBytes { try sink.write($0) }
-            }
-        case let .convert(view, target):
-            let chunkElements = 1 << 22
-            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkElements * target.byteSize, alignment: 64)
-            defer { buffer.deallocate() }
-            try view.withUnsafeBytes { raw in
-                var start = 0
-                while start < view.elementCount {
-                    let count = min(chunkElements, view.elementCount - start)
-                    let source = UnsafeRawBufferPointer(rebasing: raw[(start * view.dtype.byteSize) ..< ((start + count) * view.dtype.byteSize)])
-                    try DTypeConversion.convert(source, from: view.dtype, into: buffer, to: target, count: count)
-                    try sink.write(UnsafeRawBufferPointer(rebasing: buffer[0 ..< count * target.byteSize]))
-                    start += count
-                }
-            }
-            view.releasePages()
-        case let .produce(producer):
-            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(payload.byteCount, 1), alignment: 64)
-            defer { buffer.deallocate() }
-            let target = UnsafeMutableRawBufferPointer(rebasing: buffer[0 ..< payload.byteCount])
-            target.initializeMemory(as: UInt8.self, repeating: 0)
-            try producer(target)
-            try sink.write(UnsafeRawBufferPointer(target))
-        }
+        try payload.stream(into: &sink)
     }
 
     // MARK: Sharded checkpoints

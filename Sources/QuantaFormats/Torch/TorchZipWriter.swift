@@ -188,7 +188,7 @@ final class TorchZipWriter {
 
 /// Where a record's data goes: counts bytes, keeps the first eight (for the serialization id)
 /// and the running CRC-32.
-struct RecordSink {
+struct RecordSink: PayloadSink {
     let output: OutputFile
     private(set) var written = 0
     private(set) var crc: UInt32 = 0

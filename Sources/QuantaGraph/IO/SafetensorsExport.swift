@@ -8,10 +8,13 @@ import QuantaFormats
 public enum HuggingFaceExport {
     public enum WeightFormat: Sendable { case safetensors, pytorch }
 
-    /// Returns the names of the files written.
+    /// Returns the names of the files written. Every tensor's values are checked as it streams
+    /// (`ValueCheck`): NaN/±Inf as `nonFinite` says, casts that overflow always refused.
     public static func write(_ graph: ModelGraph, to output: String, weights: WeightFormat, maxShardSize: Int,
-                             force: Bool) throws -> [String] {
-        let named = try graph.tensors.flatMap { try QuantizedLayouts.exportTensors($0) }
+                             force: Bool, nonFinite: NonFinitePolicy = .refuse) throws -> [String] {
+        let named = try graph.tensors.flatMap { try QuantizedLayouts.exportTensors($0) }.map { entry in
+            (name: entry.name, payload: entry.payload.checked(ValueCheck(tensor: entry.name, nonFinite: nonFinite)))
+        }
         let metadata = graph.metadata.isEmpty ? nil : graph.metadata.map { ($0.key, $0.value) }
         let singleFile = weights == .safetensors ? output.hasSuffix(".safetensors") : (output.hasSuffix(".bin") || output.hasSuffix(".pt"))
         if singleFile {
@@ -50,7 +53,9 @@ public enum HuggingFaceExport {
 
 /// Safetensors output (the common case).
 public enum SafetensorsExport {
-    public static func write(_ graph: ModelGraph, to output: String, maxShardSize: Int, force: Bool) throws -> [String] {
-        try HuggingFaceExport.write(graph, to: output, weights: .safetensors, maxShardSize: maxShardSize, force: force)
+    public static func write(_ graph: ModelGraph, to output: String, maxShardSize: Int, force: Bool,
+                             nonFinite: NonFinitePolicy = .refuse) throws -> [String] {
+        try HuggingFaceExport.write(graph, to: output, weights: .safetensors, maxShardSize: maxShardSize, force: force,
+                                    nonFinite: nonFinite)
     }
 }

@@ -194,11 +194,12 @@ public enum TokenizerFiles {
             chatTemplate: chatTemplate)
     }
 
-    /// The llama.cpp `pre` name for a tokenizer.json pre-tokenizer.
+    /// The llama.cpp `pre` name for a tokenizer.json pre-tokenizer. GPT-2's is "gpt-2"
+    /// (llama-vocab.cpp refuses "gpt2" as an unknown pre-tokenizer and will not load the model).
     static func llamaCppPre(_ value: JSONValue?) throws -> String {
-        guard let value else { return "gpt2" }
+        guard let value else { return "gpt-2" }
         switch value["type"]?.stringValue {
-        case "ByteLevel": return "gpt2"
+        case "ByteLevel": return "gpt-2"
         case "Sequence":
             let steps = value["pretokenizers"]?.arrayValue ?? []
             if steps.first?["type"]?.stringValue == "Digits" { return "smollm" }

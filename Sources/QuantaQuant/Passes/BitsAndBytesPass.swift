@@ -108,11 +108,12 @@ public struct BitsAndBytesPass: Sendable {
             return try Self.withSourceFloats(tensor) { values in
                 try BitsAndBytesEncoder.fourBit(values, shape: shape, kind: options.method == .nf4 ? .nf4 : .fp4,
                                                 blockSize: options.blockSize, doubleQuant: options.doubleQuant,
-                                                dtype: Self.sourceDType(tensor), computeDType: options.computeDType)
+                                                dtype: Self.sourceDType(tensor), computeDType: options.computeDType,
+                                                tensor: tensor.name)
             }
         case .int8:
             return try Self.withSourceFloats(tensor) { values in
-                try BitsAndBytesEncoder.int8(values, shape: shape, threshold: options.int8Threshold)
+                try BitsAndBytesEncoder.int8(values, shape: shape, threshold: options.int8Threshold, tensor: tensor.name)
             }
         }
     }

@@ -23,6 +23,10 @@ struct Convert: ParsableCommand {
         Without --dequantize, --dtype casts float tensors only: GPTQ/AWQ/bitsandbytes components (and, \
         in a GGUF output with --outtype auto, ggml blocks) are written packed, and a note on stderr \
         says how many.
+
+        Fails closed: a GGUF is written only for an architecture whose llama.cpp tensor names Quanta \
+        knows (llama, mistral, qwen2) and with a tokenizer (tokenizer.ggml.*), or with --no-tokenizer; \
+        tensors with NaN/Inf values are refused unless --allow-nonfinite. Nothing is written when refused.
         """)
 
     @Option(name: .long, help: "Input format (inferred when omitted).")
@@ -46,6 +50,14 @@ struct Convert: ParsableCommand {
     @Flag(name: .long, help: "Overwrite an existing output.")
     var force = false
 
+    @Flag(name: .customLong("no-tokenizer"),
+          help: "GGUF output: write it without a tokenizer (tokenizer.ggml.model = \"none\") instead of refusing a model whose tokenizer is missing or cannot be converted.")
+    var noTokenizer = false
+
+    @Flag(name: .customLong("allow-nonfinite"),
+          help: "Write NaN/Inf weights as they are instead of refusing them (a block-quantized --outtype still cannot hold them).")
+    var allowNonFinite = false
+
     @Argument(help: "Input path.")
     var input: String
 
@@ -56,6 +68,7 @@ struct Convert: ParsableCommand {
 
     func validate() throws {
         if outtype != .auto && to != .gguf { throw ValidationError("--outtype applies to --to gguf only") }
+        if noTokenizer && to != .gguf { throw ValidationError("--no-tokenizer applies to --to gguf only") }
         let singleFile = [".safetensors", ".bin", ".pt", ".gguf"].contains { outputPath.hasSuffix($0) }
         if maxShardSize != nil && (to == .gguf || singleFile) {
             throw ValidationError("--max-shard-size applies to a directory output; \(outputPath) is a single file")
@@ -64,9 +77,11 @@ struct Convert: ParsableCommand {
 
     func run() throws {
         output.apply()
-        let options = ConvertOptions(from: from, to: to, dtype: dtype?.dtype,
+        var options = ConvertOptions(from: from, to: to, dtype: dtype?.dtype,
                                      maxShardSize: maxShardSize?.bytes ?? 5_000_000_000, force: force, outType: outtype,
                                      dequantize: dequantize)
+        options.noTokenizer = noTokenizer
+        options.allowNonFinite = allowNonFinite
         let summary = try Converter.convert(input: input, output: outputPath, options: options, notify: output.note)
         print(output.json ? summary.json() : summary.text())
     }

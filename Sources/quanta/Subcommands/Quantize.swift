@@ -17,6 +17,8 @@ struct Quantize: ParsableCommand {
           quanta quantize --method rtn --bits 4 --group-size 64 model.gguf out-rtn/
         AWQ (calibrated, activation-aware), in AutoAWQ's GEMM layout:
           quanta quantize --method awq --bits 4 --group-size auto model.gguf out-awq/
+        Fails closed: NaN/Inf in a weight is refused by name; --allow-nonfinite writes those of tensors that \
+        stay in float as they are (a quantized linear can never hold them, nor a NaN/Inf scale).
         """)
 
     @Option(name: .long, help: "Quantization method.") var method: QuantizeOptions.Method
@@ -29,6 +31,9 @@ struct Quantize: ParsableCommand {
     @Option(name: .customLong("int8-threshold"), help: "LLM.int8 outlier threshold (llm_int8_threshold).") var int8Threshold: Double = 6.0
     @Option(name: .long, help: "Largest safetensors shard (e.g. 5GB, 500MB).") var maxShardSize: ByteSize = ByteSize(argument: "5GB")!
     @Flag(name: .long, help: "Overwrite an existing output.") var force = false
+    @Flag(name: .customLong("allow-nonfinite"),
+          help: "Write NaN/Inf values of tensors that stay in float (norms, embeddings, skipped modules) as they are instead of refusing them.")
+    var allowNonFinite = false
     @Argument(help: "The model: a GGUF file, a safetensors file or a Hugging Face directory.") var input: String
     @Argument(help: "Output Hugging Face directory.") var outputPath: String
     @OptionGroup(title: "GPTQ / RTN") var gptq: GPTQFlags
@@ -50,17 +55,19 @@ struct Quantize: ParsableCommand {
     func run() throws {
         output.apply()
         if method == .awq {
-            return try AWQCommand.run(flags: gptq, awq: awq, input: input, output: outputPath, force: force, json: output.json)
+            return try AWQCommand.run(flags: gptq, awq: awq, input: input, output: outputPath, force: force,
+                                      allowNonFinite: allowNonFinite, json: output.json)
         }
         if let gptqMethod = GPTQCommand.method(method.rawValue) {
             return try GPTQCommand.run(method: gptqMethod, flags: gptq, input: input, output: outputPath,
-                                       maxShardSize: maxShardSize.bytes, force: force, json: output.json)
+                                       maxShardSize: maxShardSize.bytes, force: force, allowNonFinite: allowNonFinite, json: output.json)
         }
         let patterns = skip.flatMap { $0.split(separator: ",").map(String.init) }.filter { !$0.isEmpty }
-        let options = QuantizeOptions(method: method, blockSize: blocksize, doubleQuant: doubleQuant,
+        var options = QuantizeOptions(method: method, blockSize: blocksize, doubleQuant: doubleQuant,
                                       computeDType: Self.computeDTypes[computeDType.lowercased()] ?? "float32",
                                       skip: patterns.isEmpty ? nil : patterns, int8Threshold: int8Threshold,
                                       maxShardSize: maxShardSize.bytes, force: force)
+        options.allowNonFinite = allowNonFinite
         let summary = try Quantizer.quantize(input: input, output: outputPath, options: options)
         print(output.json ? summary.json() : summary.text())
     }

@@ -78,8 +78,9 @@ enum GPTQCommand {
     static func method(_ name: String) -> GPTQOptions.Method? { GPTQOptions.Method(rawValue: name) }
 
     static func run(method: GPTQOptions.Method, flags: GPTQFlags, input: String, output: String, maxShardSize: Int,
-                    force: Bool, json: Bool) throws {
-        let options = try flags.options(method: method, maxShardSize: maxShardSize, force: force)
+                    force: Bool, allowNonFinite: Bool, json: Bool) throws {
+        var options = try flags.options(method: method, maxShardSize: maxShardSize, force: force)
+        options.allowNonFinite = allowNonFinite
         let summary = try GPTQQuantizer.quantize(input: input, output: output, options: options)
         print(json ? summary.json() : summary.text())
     }

@@ -188,6 +188,8 @@ public enum BnbCodecError: Error, CustomStringConvertible, Sendable, Equatable {
     case invalidBlockSize(Int)
     case sizeMismatch(String)
     case invalidQuantState(tensor: String, reason: String)
+    /// NaN/±Inf in the values to quantize, or a statistic (absmax, SCB) that would be written non-finite.
+    case nonFinite(tensor: String, what: String)
 
     public var description: String {
         switch self {
@@ -197,6 +199,8 @@ public enum BnbCodecError: Error, CustomStringConvertible, Sendable, Equatable {
             return "bitsandbytes codec: \(message)"
         case let .invalidQuantState(tensor, reason):
             return "tensor '\(tensor)': bitsandbytes quant_state is invalid: \(reason)"
+        case let .nonFinite(tensor, what):
+            return "bitsandbytes cannot quantize tensor '\(tensor)': it has \(what)"
         }
     }
 }

@@ -10,6 +10,8 @@ public enum AWQError: Error, CustomStringConvertible, Sendable, Equatable {
     /// A component tensor has the wrong shape or dtype for the layout.
     case badComponent(tensor: String, component: String, reason: String)
     case invalidGroupSize(String)
+    /// NaN/±Inf weights, or a scale the layout's float16 cannot hold.
+    case nonFinite(tensor: String, what: String)
 
     public var description: String {
         switch self {
@@ -25,6 +27,8 @@ public enum AWQError: Error, CustomStringConvertible, Sendable, Equatable {
             return "AWQ tensor '\(tensor)': component '\(component)' \(reason)"
         case let .invalidGroupSize(message):
             return message
+        case let .nonFinite(tensor, what):
+            return "AWQ cannot quantize '\(tensor)': it has \(what)"
         }
     }
 }

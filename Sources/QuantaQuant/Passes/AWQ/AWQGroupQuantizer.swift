@@ -90,6 +90,37 @@ public enum AWQGroupQuantizer {
     }
 }
 
+extension AWQGroupQuantizer {
+    /// `quantize`, refusing what the layout cannot store: NaN/±Inf weights (the kernel codes them 0)
+    /// and groups whose range needs a scale beyond float16 (the kernel saturates the scale and
+    /// clamps the codes). Errors name `tensor`.
+    public static func quantize(_ weights: UnsafePointer<Float>, rows: Int, columns: Int, groupSize: Int,
+                                tensor: String) throws -> AWQQuantizedWeight {
+        let stats = ValueScan.scan(UnsafeBufferPointer(start: weights, count: rows * columns))
+        guard stats.nonFinite == 0 else {
+            throw AWQError.nonFinite(tensor: tensor, what: "\(stats.nonFiniteDescription) (first at element \(stats.firstNonFinite ?? 0))")
+        }
+        let q = quantize(weights, rows: rows, columns: columns, groupSize: groupSize)
+        let groups = q.groups
+        let largest = Float16.greatestFiniteMagnitude.bitPattern
+        for (index, bits) in q.scales.enumerated() {
+            let scale = Float(Float16(bitPattern: bits))
+            guard scale.isFinite, scale > 0 else {
+                throw AWQError.nonFinite(tensor: tensor, what: "a scale of \(scale) (row \(index / groups), group \(index % groups))")
+            }
+            guard bits == largest else { continue }
+            // A saturated scale: refuse it when the group's range really needed more.
+            let base = weights + (index / groups) * columns + (index % groups) * groupSize
+            var lo = Float.infinity, hi = -Float.infinity
+            for i in 0 ..< groupSize { lo = min(lo, base[i]); hi = max(hi, base[i]) }
+            if (hi - lo) / maxCode > Float(Float16.greatestFiniteMagnitude) {
+                throw AWQError.nonFinite(tensor: tensor, what: "a group whose range \(hi - lo) needs a scale beyond float16's largest value (row \(index / groups), group \(index % groups))")
+            }
+        }
+        return q
+    }
+}
+
 /// A weight quantized for AWQ, unpacked: one code per weight, one zero and f16 scale per
 /// (output row, group). Row-major in HF's [out, in] orientation.
 public struct AWQQuantizedWeight: Sendable, Equatable {

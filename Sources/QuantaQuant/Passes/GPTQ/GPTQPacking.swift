@@ -170,6 +170,13 @@ public enum GPTQPacking {
         let qweight = packWeights(q.codes, rows: q.rows, columns: q.columns, bits: bits)
         let qzeros = packZeros(q.zeros, groups: q.groups, rows: q.rows, bits: bits)
         let scales = q.scales.map { Float16($0).bitPattern }
+        // The solver keeps scales positive and finite; refuse to write one that is not all the same.
+        if let bad = scales.firstIndex(where: { let s = Float(Float16(bitPattern: $0)); return !s.isFinite || s <= 0 }) {
+            throw GPTQError.nonFinite(tensor: name, what: "a float16 scale of \(Float(Float16(bitPattern: scales[bad]))) (group \(bad / max(q.rows, 1)), output \(bad % max(q.rows, 1)))")
+        }
+        if let bad = q.zeros.firstIndex(where: { Int($0) > q.configuration.maxq }) {
+            throw GPTQError.notPackable(tensor: name, reason: "zero point \(q.zeros[bad]) exceeds \(q.configuration.maxq)")
+        }
         return [
             ("qweight", try qweight.withUnsafeBytes { try TensorView.copying($0, dtype: .i32, shape: [q.columns * bits / 32, q.rows]) }),
             ("qzeros", try qzeros.withUnsafeBytes { try TensorView.copying($0, dtype: .i32, shape: [q.groups, q.rows * bits / 32]) }),
