@@ -31,7 +31,7 @@ took[q4_0]=$(seconds "$quanta" convert --quiet --to gguf --outtype q4_0 "$out/f3
 # Every quantization method of `quanta quantize`, each with the demo's smaller calibration set (the
 # defaults are 128 windows; fewer keep the demo within a few minutes on 2 cores, at a small cost in
 # PPL — docs/quantization.md has the full-calibration figures). A failing method fails the demo.
-calib_windows=32 awq_windows=16 awq_search=(--awq-grid 10 --awq-search-windows 4 --awq-search-tokens 2048)
+calib_windows=16 awq_windows=8 awq_search=(--awq-grid 10 --awq-search-windows 4 --awq-search-tokens 2048)
 [ "$full" = 1 ] && calib_windows=128 awq_windows=128 awq_search=()
 methods=(nf4 int8 gptq awq)
 for m in "${methods[@]}"; do
