@@ -18,7 +18,7 @@ struct GroupSizeArgument: ExpressibleByArgument {
 
 /// The AWQ-only flags of `quanta quantize --method awq`.
 struct AWQFlags: ParsableArguments {
-    @Option(name: .customLong("awq-grid"), help: "AWQ: grid points for the scale exponent α in [0, 1) (AutoAWQ: 20).")
+    @Option(name: .customLong("awq-grid"), help: "AWQ: grid points for the scale exponent α in [0, 1) (AutoAWQ: 20). The scale search, about 80 % of an AWQ run (340 of 430 s on SmolLM2 with 16 windows), grows linearly with it.")
     var grid: Int = 20
     @Option(name: .customLong("awq-search-windows"),
             help: "AWQ: whole calibration windows whose attention outputs score the q/k/v scale search (statistics use all windows).")
@@ -26,7 +26,7 @@ struct AWQFlags: ParsableArguments {
     @Option(name: .customLong("awq-search-tokens"),
             help: "AWQ: tokens, strided over all windows, that score the gate/up, down and o scale searches.")
     var searchTokens: Int = 4096
-    @Flag(name: .customLong("awq-duo-scaling"), help: "AWQ: AutoAWQ's duo scaling, s = mean|x|^α / mean|w|^(1−α), instead of the paper's mean|x|^α.")
+    @Flag(name: .customLong("awq-duo-scaling"), help: "AWQ: AutoAWQ's duo scaling, s = mean|x|^α / mean|w|^(1−α), instead of the paper's mean|x|^α (SmolLM2 4-bit g64: PPL 26.93 vs 27.06, within the ±0.82 error; same cost).")
     var duoScaling = false
     @Flag(name: .customLong("awq-no-clip"), help: "AWQ: skip the weight-clipping search.")
     var noClip = false

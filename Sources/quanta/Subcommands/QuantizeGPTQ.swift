@@ -24,7 +24,7 @@ struct GPTQFlags: ParsableArguments {
     // 4-bit g64, shared protocol): group-aware order + `--mse 2 --mse-importance`, PPL 25.89, against
     // 32.41 for the reference algorithm (natural order, no range search) and 28.36 for GPTQModel's
     // defaults. `--reference` gives the reference algorithm; explicit flags override either.
-    @Flag(name: .long, help: "GPTQ: the reference algorithm (Frantar et al.'s GPTQ: natural column order, min/max range, no importance weighting) instead of the measured-best defaults: SmolLM2 4-bit g64 PPL 32.41 instead of 25.89, the same speed. Explicit --act-order/--act-group-aware/--mse/--mse-importance still apply.")
+    @Flag(name: .long, help: "GPTQ: the reference algorithm (Frantar et al.'s GPTQ: natural column order, min/max range, no importance weighting) instead of the measured-best defaults: SmolLM2 4-bit g64 PPL 32.41 instead of 25.89; it saves only the range search, part of the solve (the whole solve was 33 s of a 215 s default run on SmolLM2). Explicit --act-order/--act-group-aware/--mse/--mse-importance still apply.")
     var reference = false
     @Flag(name: .customLong("act-order"), help: "GPTQ: quantize columns by decreasing Hessian diagonal (desc_act: g_idx is permuted, some loaders are slower with it). SmolLM2 4-bit g64 with --mse 2 --mse-importance: 26.42 (default order: 25.89).") var actOrder = false
     @Flag(name: .customLong("static-groups"), help: "GPTQ: fix every group's grid before the sweep (static_groups; keeps groups contiguous with --act-order).")
@@ -34,7 +34,7 @@ struct GPTQFlags: ParsableArguments {
     var damp: Double = 0.01
     @Flag(name: .customLong("act-group-aware"), help: "GPTQ: sweep whole groups by importance and columns inside each group by decreasing Hessian diagonal; groups stay contiguous, g_idx natural (GPTQModel's act_group_aware). The default unless --reference or --act-order; alone it gains 32.41 → 28.84 on SmolLM2 4-bit g64.")
     var actGroupAware = false
-    @Option(name: .long, help: "GPTQ/RTN: grid search for each group's range minimizing Σ|w − q|^N (the reference's mse option; 0 = off). Default 2 for GPTQ (27.23 → 25.89 with --mse-importance on SmolLM2 4-bit g64; the solve takes about 1.5× longer), 0 for RTN and with --reference.")
+    @Option(name: .long, help: "GPTQ/RTN: grid search for each group's range minimizing Σ|w − q|^N (the reference's mse option; 0 = off). Default 2 for GPTQ (27.23 → 25.89 with --mse-importance on SmolLM2 4-bit g64; the search is part of the solve, 33 s of a 215 s default run there), 0 for RTN and with --reference.")
     var mse: Double?
     @Flag(name: .customLong("refit-scales"), help: "GPTQ: after the sweep, re-solve each row's group scales for the least calibration output error with the codes fixed (layout unchanged; measured worse with --mse: 27.62 vs 27.02).")
     var refitScales = false
