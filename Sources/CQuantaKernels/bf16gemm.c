@@ -64,18 +64,12 @@ int quanta_bf16_gemm_available(void) {
     return v;
 }
 
-// ggml_compute_fp32_to_bf16 (ggml-impl.h), as quanta_round_bf16 (weights_decode.c): NaN → quiet
-// NaN with the top half kept, otherwise round to nearest even on the top 16 bits.
+// Activations as ggml's from_float for BF16 rounds them (f32_to_bf16_ggml, weights_common.h).
 void quanta_to_bf16(const float *x, size_t rows, size_t k, size_t stride, uint16_t *y) {
     for (size_t r = 0; r < rows; r++) {
         const float *in = x + r * stride;
         uint16_t *out = y + r * k;
-        for (size_t i = 0; i < k; i++) {
-            const uint32_t u = f32_to_bits(in[i]);
-            const uint32_t rounded = (u + (0x7fffu + ((u >> 16) & 1u))) >> 16;
-            const uint32_t quiet = (u >> 16) | 64u;
-            out[i] = (uint16_t)((u & 0x7fffffffu) > 0x7f800000u ? quiet : rounded);
-        }
+        for (size_t i = 0; i < k; i++) out[i] = f32_to_bf16_ggml(in[i]);
     }
 }
 

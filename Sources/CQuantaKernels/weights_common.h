@@ -58,6 +58,16 @@ QUANTA_INLINE uint32_t f32_to_bits(float f) {
     return bits;
 }
 
+// ggml_compute_fp32_to_bf16 (ggml-impl.h), which ggml-cpu's from_float for BF16 calls: NaN -> the
+// top half with bit 6 set (quiet), otherwise round to nearest even on the top 16 bits (overflow
+// carries into inf). No flushing of subnormals.
+QUANTA_INLINE uint16_t f32_to_bf16_ggml(float f) {
+    const uint32_t u = f32_to_bits(f);
+    const uint32_t rounded = (u + (0x7fffu + ((u >> 16) & 1u))) >> 16;
+    const uint32_t quiet = (u >> 16) | 64u;
+    return (uint16_t)((u & 0x7fffffffu) > 0x7f800000u ? quiet : rounded);   // a select, so loops vectorize
+}
+
 // IEEE half -> float, exact for every input, as numpy's float16 -> float32 cast: subnormals
 // become normal floats, inf stays inf and NaN payloads are kept bit for bit (a signalling NaN
 // is *not* quieted, unlike F16C's vcvtph2ps). Branch-free so the F16 loop vectorizes; the

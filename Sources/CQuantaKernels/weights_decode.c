@@ -479,18 +479,11 @@ void quanta_round_f16(const float *x, float *y, size_t n) {
     for (size_t i = 0; i < n; i++) out[i] = round_to_f16(in[i]);
 }
 
-// ggml_compute_fp32_to_bf16 (ggml-impl.h), which is what ggml-cpu's from_float for BF16
-// (ggml_cpu_fp32_to_bf16, a plain scalar loop) calls: NaN -> top half with bit 6 set (quiet),
-// otherwise round to nearest even on the top 16 bits (overflow carries into inf). No flushing of
-// subnormals. Then widened back by a 16-bit shift.
+// The values ggml's BF16 dot product sees: f32_to_bf16_ggml (weights_common.h), widened back by a
+// 16-bit shift.
 QUANTA_CLONES
 void quanta_round_bf16(const float *x, float *y, size_t n) {
-    const uint32_t *restrict in = (const uint32_t *)(const void *)x;
+    const float *restrict in = x;
     uint32_t *restrict out = (uint32_t *)(void *)y;
-    for (size_t i = 0; i < n; i++) {
-        const uint32_t u = in[i];
-        const uint32_t rounded = (u + (0x7fffu + ((u >> 16) & 1u))) >> 16;
-        const uint32_t quiet = (u >> 16) | 64u;
-        out[i] = ((u & 0x7fffffffu) > 0x7f800000u ? quiet : rounded) << 16;
-    }
+    for (size_t i = 0; i < n; i++) out[i] = (uint32_t)f32_to_bf16_ggml(in[i]) << 16;
 }

@@ -151,13 +151,22 @@ public enum Evaluator {
 
     /// The model's tokenizer: the directory's tokenizer.json when present, else GGUF `tokenizer.ggml.*`.
     public static func makeTokenizer(_ graph: ModelGraph) throws -> BPETokenizer {
-        if let json = graph.sideFiles.first(where: { $0.name == "tokenizer.json" }) {
+        guard let tokenizer = try makeTokenizer(sideFiles: graph.sideFiles, gguf: graph.tokenizer) else {
+            throw KitError.invalidOption("\(graph.source) carries no tokenizer (no tokenizer.ggml.* metadata, no tokenizer.json); pass --token-ids")
+        }
+        return tokenizer
+    }
+
+    /// A tokenizer from a Hugging Face directory's side files (tokenizer.json, tokenizer_config.json),
+    /// else from GGUF metadata; nil when neither holds one.
+    static func makeTokenizer(sideFiles: [SideFile], gguf: TokenizerData?) throws -> BPETokenizer? {
+        if let json = sideFiles.first(where: { $0.name == "tokenizer.json" }) {
             let root = try JSONParser.parse(json.contents, context: "tokenizer.json")
-            let config = try graph.sideFiles.first { $0.name == "tokenizer_config.json" }
+            let config = try sideFiles.first { $0.name == "tokenizer_config.json" }
                 .map { try JSONParser.parse($0.contents, context: "tokenizer_config.json") }
             return try BPETokenizer.fromHuggingFace(tokenizerJSON: root, tokenizerConfig: config)
         }
-        if let data = graph.tokenizer { return try BPETokenizer.fromGGUFMetadata(data) }
-        throw KitError.invalidOption("\(graph.source) carries no tokenizer (no tokenizer.ggml.* metadata, no tokenizer.json); pass --token-ids")
+        if let gguf { return try BPETokenizer.fromGGUFMetadata(gguf) }
+        return nil
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import QuantaCore
 import QuantaEngine
+import QuantaFormats
 import QuantaGraph
 
 /// Where a command's tokenizer comes from: `--tokenizer PATH` when given, else the model's own, else
@@ -15,37 +16,38 @@ public enum TokenizerSource {
 
     /// The tokenizer at `path`: a directory holding tokenizer.json (and tokenizer_config.json), a
     /// tokenizer.json file (its directory's tokenizer_config.json is read too), or a GGUF file's
-    /// `tokenizer.ggml.*` metadata.
+    /// `tokenizer.ggml.*` metadata (only the header is read; no tensor is mapped).
     public static func load(path: String) throws -> BPETokenizer {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw KitError.invalidOption("--tokenizer \(path): no such file or directory")
         }
-        let jsonPath: String
-        if isDirectory.boolValue {
-            jsonPath = (path as NSString).appendingPathComponent("tokenizer.json")
-            guard FileManager.default.fileExists(atPath: jsonPath) else {
-                throw KitError.invalidOption("--tokenizer \(path): the directory holds no tokenizer.json")
-            }
-        } else if path.hasSuffix(".json") {
-            jsonPath = path
-        } else {
-            let graph = try ModelLoader.load(path: path)
-            guard graph.tokenizer != nil || graph.sideFiles.contains(where: { $0.name == "tokenizer.json" }) else {
+        if !isDirectory.boolValue && !path.hasSuffix(".json") {
+            guard let tokenizer = try Evaluator.makeTokenizer(sideFiles: [], gguf: GGUFImport.decodeTokenizer(try GGUFFile(path: path))) else {
                 throw KitError.invalidOption("--tokenizer \(path): the file carries no tokenizer (no tokenizer.ggml.* metadata)")
             }
-            return try Evaluator.makeTokenizer(graph)
+            return tokenizer
         }
-        let root = try parseJSON(jsonPath)
-        let configPath = ((jsonPath as NSString).deletingLastPathComponent as NSString).appendingPathComponent("tokenizer_config.json")
-        let config = FileManager.default.fileExists(atPath: configPath) ? try parseJSON(configPath) : nil
-        return try BPETokenizer.fromHuggingFace(tokenizerJSON: root, tokenizerConfig: config)
+        let folder = isDirectory.boolValue ? path : (path as NSString).deletingLastPathComponent
+        let jsonPath = isDirectory.boolValue ? (folder as NSString).appendingPathComponent("tokenizer.json") : path
+        guard FileManager.default.fileExists(atPath: jsonPath) else {
+            throw KitError.invalidOption("--tokenizer \(path): the directory holds no tokenizer.json")
+        }
+        var files = [SideFile(name: "tokenizer.json", contents: try bytes(jsonPath))]
+        let configPath = (folder as NSString).appendingPathComponent("tokenizer_config.json")
+        if FileManager.default.fileExists(atPath: configPath) {
+            files.append(SideFile(name: "tokenizer_config.json", contents: try bytes(configPath)))
+        }
+        guard let tokenizer = try Evaluator.makeTokenizer(sideFiles: files, gguf: nil) else {
+            throw KitError.invalidOption("--tokenizer \(path): no tokenizer")   // unreachable: tokenizer.json is there
+        }
+        return tokenizer
     }
 
-    /// The JSON file at `path`, parsed while its map is alive.
-    private static func parseJSON(_ path: String) throws -> JSONValue {
-        let file = try MappedFile(path: path)
-        return try withExtendedLifetime(file) { try JSONParser.parse(file.bytes, context: path) }
+    private static func bytes(_ path: String) throws -> [UInt8] {
+        do { return Array(try Data(contentsOf: URL(fileURLWithPath: path))) } catch {
+            throw KitError.invalidOption("--tokenizer: cannot read \(path): \(error.localizedDescription)")
+        }
     }
 
     /// Whether `graph` carries a tokenizer of its own.

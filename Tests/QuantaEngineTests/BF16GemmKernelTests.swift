@@ -89,5 +89,17 @@ struct BF16GemmKernelTests {
         for i in 0 ..< k {
             #expect(UInt32(bits[i]) << 16 == rounded[i].bitPattern, "\(values[i].bitPattern)")
         }
+        // Both share one formula (f32_to_bf16_ggml); pin it to ggml_compute_fp32_to_bf16's results on
+        // the cases that decide bytes: ties to even, overflow into inf, NaNs quieted with their sign.
+        let pinned: [(UInt32, UInt16)] = [
+            (0x3F80_8000, 0x3F80), (0x3F81_8000, 0x3F82), (0x3F80_8001, 0x3F81), (0x7F7F_FFFF, 0x7F80),
+            (0x7F80_0000, 0x7F80), (0x7F80_0001, 0x7FC0), (0xFF80_0001, 0xFFC0), (0x7FC0_0001, 0x7FC0),
+            (0x0000_0001, 0x0000), (0x0000_8000, 0x0000), (0x0001_8000, 0x0002), (0x8000_0000, 0x8000),
+        ]
+        var out = [UInt16](repeating: 0, count: pinned.count)
+        quanta_to_bf16(pinned.map { Float(bitPattern: $0.0) }, 1, pinned.count, pinned.count, &out)
+        for (i, (input, expected)) in pinned.enumerated() {
+            #expect(out[i] == expected, "0x\(String(input, radix: 16)) → 0x\(String(out[i], radix: 16)), ggml gives 0x\(String(expected, radix: 16))")
+        }
     }
 }

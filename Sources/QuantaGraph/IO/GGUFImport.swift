@@ -104,7 +104,8 @@ public enum GGUFImport {
         return value.floatValue
     }
 
-    static func decodeTokenizer(_ file: GGUFFile) throws -> TokenizerData? {
+    /// The `tokenizer.ggml.*` metadata of `file` (nil when it has none).
+    public static func decodeTokenizer(_ file: GGUFFile) throws -> TokenizerData? {
         guard let model = file.string("tokenizer.ggml.model"), let tokens = file.stringArray("tokenizer.ggml.tokens") else {
             return nil
         }
