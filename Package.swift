@@ -28,7 +28,7 @@ let package = Package(
         .target(name: "QuantaCore", dependencies: ["CQuantaSys"]),
         .target(name: "QuantaFormats", dependencies: ["QuantaCore"]),
         .target(name: "QuantaGraph", dependencies: ["QuantaCore", "QuantaFormats"]),
-        .target(name: "QuantaQuant", dependencies: ["QuantaCore", "QuantaFormats", "QuantaGraph", "COpenBLAS"]),
+        .target(name: "QuantaQuant", dependencies: ["CQuantaKernels", "QuantaCore", "QuantaFormats", "QuantaGraph", "COpenBLAS"]),
         .target(name: "QuantaEngine",
                 dependencies: ["CQuantaKernels", "QuantaCore", "QuantaFormats", "QuantaGraph", "QuantaQuant", "COpenBLAS"]),
         // User-level operations (load any format, convert, inspect, diff, quantize, eval): the CLI only parses and calls these.
