@@ -68,6 +68,9 @@ public enum GGUFExport {
         var type: GGMLType
         var shape: [Int]
         var data: GGUFTensorData
+        /// The graph tensor and the row order the GGUF stores it in (for re-quantization).
+        var source: GraphTensor
+        var order: RowOrder
     }
 
     static func dominantFileType(_ plan: [PlannedTensor]) -> UInt32 {
@@ -101,7 +104,8 @@ public enum GGUFExport {
             }
             let type = try targetType(tensor, outType: outType)
             plan.append(PlannedTensor(name: name, type: type, shape: tensor.shape,
-                                      data: try data(for: tensor, type: type, order: targetOrder, nonFinite: nonFinite)))
+                                      data: try data(for: tensor, type: type, order: targetOrder, nonFinite: nonFinite),
+                                      source: tensor, order: targetOrder))
         }
         return plan
     }
@@ -164,17 +168,13 @@ public enum GGUFExport {
         }
         let source = tensor
         return .produce(byteCount: byteCount) { out in
-            // Values in the order we must write: stored order when it already matches, else HF then re-permuted.
-            var values = try Dequantizer.floats(source, storedOrder: sameOrder)
+            let values = try orderedFloats(source, order: order, release: false)
             source.releaseSourcePages()
             let stats = values.withUnsafeBufferPointer { ValueScan.scan($0) }
             if type.plainDType == nil, stats.nonFinite > 0 {
                 throw KitError.cannotQuantize(tensor: source.name, type: type.name, reason: "it has \(stats.nonFiniteDescription) (first at element \(stats.firstNonFinite ?? 0)), which no \(type.name) block can hold (its scale would not be finite); --allow-nonfinite only lets such values through tensors that stay in float")
             }
             try check.conclude(stats)
-            if !sameOrder, case let .ggufInterleaved(heads) = order {
-                values = try interleave(values, shape: source.shape, heads: heads)
-            }
             try values.withUnsafeBufferPointer { input in
                 if let dtype = type.plainDType {
                     try DTypeConversion.convert(UnsafeRawBufferPointer(input), from: .f32, into: out, to: dtype, count: elements,
@@ -185,6 +185,18 @@ public enum GGUFExport {
                 }
             }
         }
+    }
+
+    /// The f32 values of `tensor` with its rows in `order` (the stored order when it already
+    /// matches, else Hugging Face order re-permuted).
+    static func orderedFloats(_ tensor: GraphTensor, order: RowOrder, release: Bool = true) throws -> [Float] {
+        let sameOrder = tensor.rowOrder == order
+        var values = try Dequantizer.floats(tensor, storedOrder: sameOrder)
+        if release { tensor.releaseSourcePages() }
+        if !sameOrder, case let .ggufInterleaved(heads) = order {
+            values = try interleave(values, shape: tensor.shape, heads: heads)
+        }
+        return values
     }
 
     /// After block quantization of finite values: a scale that overflowed float16 (Q8_0 above

@@ -16,7 +16,7 @@ public enum ModelLoader {
     }
 
     /// A GGUF file, or the single .gguf inside a directory.
-    static func ggufPath(_ path: String) throws -> String {
+    public static func ggufPath(_ path: String) throws -> String {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw GraphError.notFound(path: path) }
         guard isDirectory.boolValue else { return path }
