@@ -13,7 +13,7 @@ import Testing
 @Suite("MatrixProduct")
 struct MatrixProductTests {
     static let types: [GGMLType] = [.f16, .bf16, .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K,
-                                    .iq4_nl, .iq4_xs]
+                                    .iq4_nl, .iq4_xs, .iq1_s, .iq1_m, .iq2_xxs, .iq2_xs, .iq2_s, .iq3_xxs, .iq3_s]
 
     static func matrix(_ type: GGMLType, rows: Int, columns: Int, heads: Int? = nil, seed: UInt64) throws -> BlockMatrix {
         let blocks = rows * columns / type.blockSize
@@ -35,6 +35,14 @@ struct MatrixProductTests {
                 let bits = FloatBits.floatToF16(value)
                 bytes[block * type.blockBytes + offset] = UInt8(bits & 0xFF)
                 bytes[block * type.blockBytes + offset + 1] = UInt8(bits >> 8)
+            }
+            if type == .iq1_m {
+                // IQ1_M's f16 d: bits 4w ..< 4w + 4 in the top nibble of scales u16[w] (block bytes 48 ..< 56).
+                let bits = FloatBits.floatToF16(Float(1 + g.next() % 60) / 1000)
+                for w in 0 ..< 4 {
+                    let at = block * type.blockBytes + 49 + 2 * w
+                    bytes[at] = bytes[at] & 0x0F | UInt8((bits >> UInt16(4 * w)) & 0xF) << 4
+                }
             }
         }
         return bytes

@@ -21,10 +21,11 @@ struct WeightKernelTests {
         .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .iq4_nl, .iq4_xs,
     ]
 
-    /// Byte offsets of the f16 fields (d, m / dmin) inside one block.
+    /// Byte offsets of the f16 fields (d, m / dmin) inside one block (IQ1_M has none: its d is split
+    /// over the top nibbles of its scales, see MatrixProductTests.moderateBlocks).
     static func halfOffsets(_ type: GGMLType) -> [Int] {
         switch type {
-        case .q4_0, .q5_0, .q8_0, .iq4_nl, .iq4_xs: return [0]
+        case .q4_0, .q5_0, .q8_0, .iq4_nl, .iq4_xs, .iq1_s, .iq2_xxs, .iq2_xs, .iq2_s, .iq3_xxs, .iq3_s: return [0]
         case .q4_1, .q5_1, .q4_K, .q5_K: return [0, 2]
         case .q2_K: return [80, 82]
         case .q3_K: return [108]

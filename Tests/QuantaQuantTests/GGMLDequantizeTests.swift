@@ -6,6 +6,7 @@ import Testing
 @Suite struct GGMLDequantizeTests {
     static let types: [GGMLType] = [.f32, .f16, .bf16, .q4_0, .q4_1, .q5_0, .q5_1, .q8_0,
                                     .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .iq4_nl, .iq4_xs,
+                                    .iq1_s, .iq1_m, .iq2_xxs, .iq2_xs, .iq2_s, .iq3_xxs, .iq3_s,
                                     .tq1_0, .tq2_0, .mxfp4]
 
     @Test("dequantize equals gguf-py bit for bit", arguments: types)
@@ -31,7 +32,7 @@ import Testing
     }
 
     /// Enough blocks to be split across cores: the tiled fixture must decode to the tiled values.
-    @Test("large inputs split across cores decode like small ones", arguments: [GGMLType.q4_0, .q4_1, .q8_0, .q4_K, .q6_K, .f16])
+    @Test("large inputs split across cores decode like small ones", arguments: [GGMLType.q4_0, .q4_1, .q8_0, .q4_K, .q6_K, .f16, .iq2_xxs, .iq1_m])
     func parallelSplit(type: GGMLType) throws {
         let fixture = try #require(try GGMLFixtures.cases(for: type, kind: .dequantize).first)
         let blocks = try GGMLFixtures.bytes(fixture.blocks)

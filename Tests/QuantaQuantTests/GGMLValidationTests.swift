@@ -80,14 +80,15 @@ import Testing
     @Test("unsupported types are refused by name")
     func unsupported() {
         let supportedDequantize: Set<GGMLType> = [.f32, .f16, .bf16, .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q2_K, .q3_K,
-                                                  .q4_K, .q5_K, .q6_K, .iq4_nl, .iq4_xs, .tq1_0, .tq2_0, .mxfp4]
+                                                  .q4_K, .q5_K, .q6_K, .iq1_s, .iq1_m, .iq2_xxs, .iq2_xs, .iq2_s,
+                                                  .iq3_xxs, .iq3_s, .iq4_nl, .iq4_xs, .tq1_0, .tq2_0, .mxfp4]
         let supportedQuantize: Set<GGMLType> = [.f32, .f16, .bf16, .q4_0, .q4_1, .q5_0, .q5_1, .q8_0]
         for type in GGMLType.allCases {
             #expect(GGMLCodec.canDequantize(type) == supportedDequantize.contains(type), "\(type.name)")
             #expect(GGMLCodec.canQuantize(type) == supportedQuantize.contains(type), "\(type.name)")
         }
-        #expect(throws: GGMLCodecError.unsupported(type: .iq2_xxs, operation: "dequantize")) {
-            try [UInt8](repeating: 0, count: 66).withUnsafeBytes { _ = try GGMLCodec.dequantize(.iq2_xxs, bytes: $0, count: 256) }
+        #expect(throws: GGMLCodecError.unsupported(type: .q8_K, operation: "dequantize")) {
+            try [UInt8](repeating: 0, count: 292).withUnsafeBytes { _ = try GGMLCodec.dequantize(.q8_K, bytes: $0, count: 256) }
         }
         #expect(throws: GGMLCodecError.unsupported(type: .q4_K, operation: "quantize")) {
             try [Float](repeating: 0, count: 256).withUnsafeBufferPointer { _ = try GGMLCodec.quantize(.q4_K, values: $0) }

@@ -11,7 +11,7 @@ typealias GGMLQuantizeKernel =
 /// ggml block codecs, bit-exact with gguf-py 0.19.0 (`gguf.quants.dequantize` / `quantize`).
 ///
 /// Dequantize: F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K,
-/// IQ4_NL, IQ4_XS, TQ1_0, TQ2_0, MXFP4. Quantize: F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0.
+/// IQ1_S, IQ1_M, IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS, IQ3_S, IQ4_NL, IQ4_XS, TQ1_0, TQ2_0, MXFP4. Quantize: F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0.
 /// Large inputs are split across cores by block ranges.
 public enum GGMLCodec {
     public static func canDequantize(_ type: GGMLType) -> Bool { dequantizeKernel(type) != nil }
@@ -127,6 +127,13 @@ public enum GGMLCodec {
         case .q4_K: return GGMLKQuants.dequantizeQ4_K
         case .q5_K: return GGMLKQuants.dequantizeQ5_K
         case .q6_K: return GGMLKQuants.dequantizeQ6_K
+        case .iq1_s: return GGMLIQ1Quants.dequantizeIQ1_S
+        case .iq1_m: return GGMLIQ1Quants.dequantizeIQ1_M
+        case .iq2_xxs: return GGMLIQ2Quants.dequantizeIQ2_XXS
+        case .iq2_xs: return GGMLIQ2Quants.dequantizeIQ2_XS
+        case .iq2_s: return GGMLIQ2Quants.dequantizeIQ2_S
+        case .iq3_xxs: return GGMLIQ3Quants.dequantizeIQ3_XXS
+        case .iq3_s: return GGMLIQ3Quants.dequantizeIQ3_S
         case .iq4_nl: return GGMLIQuants.dequantizeIQ4_NL
         case .iq4_xs: return GGMLIQuants.dequantizeIQ4_XS
         case .tq1_0: return GGMLTernaryQuants.dequantizeTQ1_0
