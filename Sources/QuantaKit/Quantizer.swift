@@ -15,6 +15,8 @@ public struct QuantizeOptions: Sendable {
         case gptq, rtn
         /// AWQ (calibrated, activation-aware scaling) in AutoAWQ's GEMM layout: `AWQQuantizer` (AWQQuantizer.swift).
         case awq
+        /// GGUF block types and llama-quantize's mixes (K-quants, IQ4, legacy): `GGUFQuantizer`.
+        case gguf
     }
 
     public var method: Method
@@ -49,7 +51,7 @@ public struct QuantizeOptions: Sendable {
         case .nf4, .fp4, .int8:
             return BitsAndBytesOptions(method: BitsAndBytesOptions.Method(rawValue: method.rawValue) ?? .nf4, blockSize: blockSize,
                                        doubleQuant: doubleQuant, computeDType: computeDType, skip: skip, int8Threshold: int8Threshold)
-        case .gptq, .rtn, .awq:
+        case .gptq, .rtn, .awq, .gguf:
             return nil
         }
     }

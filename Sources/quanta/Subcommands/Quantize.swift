@@ -17,6 +17,10 @@ struct Quantize: ParsableCommand {
           quanta quantize --method rtn --bits 4 --group-size 64 model.gguf out-rtn/
         AWQ (calibrated, activation-aware), in AutoAWQ's GEMM layout:
           quanta quantize --method awq --bits 4 --group-size auto model.gguf out-awq/
+        GGUF block types with llama-quantize's mixes, byte-identical to llama-quantize (output: a .gguf file):
+          quanta quantize --method gguf --type q4_k_m model-f32.gguf model-q4_k_m.gguf
+          quanta quantize --method gguf --type q4_k_m --imatrix imatrix.gguf hf-model/ model-q4_k_m.gguf
+          quanta quantize --method gguf --type iq4_xs --calib data/wikitext-2-calibration.txt model.gguf out.gguf
         Fails closed: NaN/Inf in a weight is refused by name; --allow-nonfinite writes those of tensors that \
         stay in float as they are (a quantized linear can never hold them, nor a NaN/Inf scale).
         """)
@@ -35,9 +39,10 @@ struct Quantize: ParsableCommand {
           help: "Write NaN/Inf values of tensors that stay in float (norms, embeddings, skipped modules) as they are instead of refusing them.")
     var allowNonFinite = false
     @Argument(help: "The model: a GGUF file, a safetensors file or a Hugging Face directory.") var input: String
-    @Argument(help: "Output Hugging Face directory.") var outputPath: String
+    @Argument(help: "Output Hugging Face directory (a .gguf file for --method gguf).") var outputPath: String
     @OptionGroup(title: "GPTQ / RTN") var gptq: GPTQFlags
     @OptionGroup(title: "AWQ") var awq: AWQFlags
+    @OptionGroup(title: "GGUF") var gguf: GGUFFlags
     @OptionGroup var output: OutputOptions
 
     static let computeDTypes = ["f32": "float32", "float32": "float32", "bf16": "bfloat16", "bfloat16": "bfloat16",
@@ -54,6 +59,10 @@ struct Quantize: ParsableCommand {
 
     func run() throws {
         output.apply()
+        if method == .gguf {
+            return try GGUFCommand.run(flags: gguf, calib: gptq.calib, tokenizer: gptq.tokenizer, input: input, output: outputPath,
+                                       force: force, json: output.json, note: output.note)
+        }
         if method == .awq {
             return try AWQCommand.run(flags: gptq, awq: awq, input: input, output: outputPath, force: force,
                                       allowNonFinite: allowNonFinite, json: output.json)

@@ -41,8 +41,9 @@ struct GPTQFlags: ParsableArguments {
     @Flag(name: .customLong("mse-importance"), inversion: .prefixedNo,
           help: "GPTQ: with --mse, weigh each weight's error in the range search by its input's mean square activation (Hessian diagonal). On by default with --mse (27.23 → 25.89 on SmolLM2 4-bit g64), off with --reference.")
     var mseImportance: Bool?
-    @Option(name: .customLong("calib"), help: "Calibration text (UTF-8), tokenized with the model's tokenizer.")
-    var calib: String = CalibrationOptions.defaultTextPath
+    // Optional so that --method gguf can tell "given" from "default" (given: compute an importance matrix).
+    @Option(name: .customLong("calib"), help: "Calibration text (UTF-8), tokenized with the model's tokenizer (default: \(CalibrationOptions.defaultTextPath)). GGUF: compute an importance matrix from it, as llama-imatrix does.")
+    var calib: String?
     @Option(name: .customLong("calib-samples"), help: "Calibration windows.") var calibSamples: Int = 128
     @Option(name: .customLong("calib-seqlen"), help: "Tokens per calibration window.") var calibSeqlen: Int = 512
     @Option(name: .long, help: "Seed of the calibration window positions.") var seed: UInt64 = 0
@@ -51,7 +52,7 @@ struct GPTQFlags: ParsableArguments {
 
     /// The calibration flags, shared by GPTQ and AWQ.
     var calibration: CalibrationOptions {
-        var calibration = CalibrationOptions(textPath: calib, samples: calibSamples, sequenceLength: calibSeqlen, seed: seed)
+        var calibration = CalibrationOptions(textPath: calib ?? CalibrationOptions.defaultTextPath, samples: calibSamples, sequenceLength: calibSeqlen, seed: seed)
         calibration.tokenizerPath = tokenizer
         return calibration
     }
