@@ -25,11 +25,13 @@ public struct GGUFQuantizeSummary: Sendable {
     public var quantizedTensors: Int
     public var fallbacks: Int
     public var bytesWritten: Int
+    /// Bytes of tensor data (no header, no padding).
+    public var tensorBytes: Int
     public var weightElements: Int
     public var seconds: Double
 
-    /// Bits per weight over the whole file, as llama-quantize's "quant size … BPW" line.
-    public var bitsPerWeight: Double { weightElements > 0 ? Double(bytesWritten) * 8 / Double(weightElements) : 0 }
+    /// Bits per weight over all tensors, as llama-quantize's "quant size … (… BPW)" line counts them.
+    public var bitsPerWeight: Double { weightElements > 0 ? Double(tensorBytes) * 8 / Double(weightElements) : 0 }
 
     public var typeCounts: [(type: GGMLType, count: Int)] {
         var counts: [GGMLType: Int] = [:]
@@ -89,7 +91,7 @@ public enum GGUFQuantizer {
                 throw KitError.cannotQuantize(tensor: source.name, type: type.name, reason: "Quanta has no \(type.name) quantizer yet")
             }
         }
-        let requantized = zip(sources, selected.types).filter { $0.0.type.blockSize > 1 && $0.1 != $0.0.type }.count
+        let requantized = zip(sources, selected.types).filter { $0.0.type.blockSize > 1 && $0.1.blockSize > 1 && $0.1 != $0.0.type }.count
         if requantized > 0 {
             notify("requantizing \(requantized) block-quantized tensor\(requantized == 1 ? "" : "s") of \(input): their errors add up (llama-quantize asks for --allow-requantize here); quantize from an F32/BF16/F16 source when you have one")
         }
@@ -98,12 +100,13 @@ public enum GGUFQuantizer {
         for entry in outputMetadata(metadata, fileType: mix.fileType, importance: options.importance) {
             try writer.addMetadata(entry.key, entry.value)
         }
-        var quantized = 0, weightElements = 0
+        var quantized = 0, weightElements = 0, tensorBytes = 0
         var written: [(name: String, type: GGMLType)] = []
         for (source, type) in zip(sources, selected.types) {
             let shape = Array(source.dimensions.reversed())
             let elements = source.dimensions.reduce(1, *)
             weightElements += elements
+            tensorBytes += type.byteCount(elements: elements) ?? 0
             written.append((source.name, type))
             if type == source.type {
                 try writer.addTensor(name: source.name, type: type, shape: shape, data: source.data)
@@ -129,7 +132,7 @@ public enum GGUFQuantizer {
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         return GGUFQuantizeSummary(output: output, fileType: mix.fileType, tensorTypes: written, quantizedTensors: quantized,
                                    fallbacks: selected.fallbacks, bytesWritten: Converter.outputBytes(output),
-                                   weightElements: weightElements, seconds: seconds)
+                                   tensorBytes: tensorBytes, weightElements: weightElements, seconds: seconds)
     }
 
     // MARK: - Reading
