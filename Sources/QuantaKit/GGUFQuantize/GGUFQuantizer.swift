@@ -11,6 +11,9 @@ public struct GGUFQuantizeOptions: Sendable {
     public var force = false
     /// GGUF output without a tokenizer (non-GGUF inputs only, as `convert --no-tokenizer`).
     public var noTokenizer = false
+    /// Blocks computed elsewhere (a calibrated solver), by GGUF tensor name: written instead of
+    /// quantizing that tensor here. Each must be exactly the chosen type's bytes for the tensor.
+    public var precomputed: [String: (type: GGMLType, data: GGUFTensorData)] = [:]
     public init(mix: MixOptions, importance: GGUFImportance? = nil) {
         self.mix = mix
         self.importance = importance
@@ -113,6 +116,13 @@ public enum GGUFQuantizer {
                 continue
             }
             quantized += 1
+            if let given = options.precomputed[source.name] {
+                guard given.type == type else {
+                    throw KitError.cannotQuantize(tensor: source.name, type: type.name, reason: "the calibrated solver produced \(given.type.name) blocks, the mix chose \(type.name)")
+                }
+                try writer.addTensor(name: source.name, type: type, shape: shape, data: given.data)
+                continue
+            }
             let weights = try importance(for: source, options.importance)
             guard let bytes = type.byteCount(elements: elements) else {
                 throw KitError.cannotQuantize(tensor: source.name, type: type.name, reason: "\(elements) elements are not whole \(type.blockSize)-element blocks")
