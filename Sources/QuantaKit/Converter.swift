@@ -62,6 +62,9 @@ public enum Converter {
     public static func convert(input: String, output: String, options: ConvertOptions,
                                notify: (String) -> Void = { _ in }) throws -> ConvertSummary {
         let start = DispatchTime.now().uptimeNanoseconds
+        if options.to == .gguf, let mix = options.outType.mix {
+            return try convertToMix(input: input, output: output, mix: mix, options: options, notify: notify, start: start)
+        }
         let floatType: DType? = try options.dequantize ? options.dequantizedDType() : nil   // refuse bad flags before reading
         var graph = try ModelLoader.load(path: input, format: options.from)
         if let dtype = options.dtype { try cast(&graph, to: dtype) }
@@ -88,6 +91,21 @@ public enum Converter {
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         let bytes = outputBytes(output)
         return ConvertSummary(output: output, files: files, tensorCount: graph.tensors.count, bytesWritten: bytes, seconds: seconds)
+    }
+
+    /// `--to gguf --outtype q4_k_m` (any llama-quantize mix): `GGUFQuantizer` without calibration.
+    static func convertToMix(input: String, output: String, mix: LlamaFileType, options: ConvertOptions,
+                             notify: (String) -> Void, start: UInt64) throws -> ConvertSummary {
+        guard options.dtype == nil, !options.dequantize else {
+            throw KitError.invalidOption("--outtype \(mix.name) chooses every tensor's type; --dtype and --dequantize do not apply")
+        }
+        var quantize = GGUFQuantizeOptions(mix: MixOptions(fileType: mix))
+        quantize.force = options.force
+        quantize.noTokenizer = options.noTokenizer
+        let summary = try GGUFQuantizer.quantize(input: input, output: output, options: quantize, notify: notify)
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        return ConvertSummary(output: output, files: [(output as NSString).lastPathComponent], tensorCount: summary.tensorTypes.count,
+                              bytesWritten: summary.bytesWritten, seconds: seconds)
     }
 
     /// Total size of the files at `path` (a file or a directory).

@@ -8,9 +8,21 @@ import QuantaQuant
 /// convert_hf_to_gguf.py and `llama-quantize --pure` do), or `auto` to keep each tensor's type.
 public enum GGUFOutType: String, Sendable, CaseIterable {
     case auto, f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1
+    /// llama-quantize's mixes: per-tensor types chosen as llama.cpp does (`GGUFQuantizer`).
+    case q2_k, q3_k_s, q3_k_m, q3_k_l, q4_k_s, q4_k_m, q5_k_s, q5_k_m, q6_k, iq4_nl, iq4_xs
+
+    /// The llama-quantize mix this out type names (nil for one type everywhere or `auto`).
+    public var mix: LlamaFileType? {
+        switch self {
+        case .auto, .f32, .f16, .bf16, .q8_0, .q4_0, .q4_1, .q5_0, .q5_1: return nil
+        default: return LlamaFileType(name: rawValue)
+        }
+    }
 
     public var ggmlType: GGMLType? {
         switch self {
+        case .q2_k, .q3_k_s, .q3_k_m, .q3_k_l, .q4_k_s, .q4_k_m, .q5_k_s, .q5_k_m, .q6_k, .iq4_nl, .iq4_xs:
+            return mix?.defaultType
         case .auto: return nil
         case .f32: return .f32
         case .f16: return .f16

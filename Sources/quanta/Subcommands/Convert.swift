@@ -12,6 +12,7 @@ struct Convert: ParsableCommand {
           quanta convert --to safetensors --max-shard-size 2GB model.safetensors out/
           quanta convert --from gguf --to safetensors --dtype f32 model.gguf out/
           quanta convert --to gguf --outtype q8_0 hf-model/ model-q8_0.gguf
+          quanta convert --to gguf --outtype q4_k_m hf-model/ model-q4_k_m.gguf
           quanta convert --to safetensors --dequantize --dtype bf16 gptq/ plain/
 
         --dequantize decodes every quantized tensor (GPTQ, AWQ, bitsandbytes NF4/FP4/int8, GGUF block \
@@ -38,7 +39,7 @@ struct Convert: ParsableCommand {
     @Option(name: .long, help: "Cast floating-point tensors to f32, f16 or bf16 (with --dequantize, also the decoded ones).")
     var dtype: FloatDType?
 
-    @Option(name: .long, help: "GGUF tensor type for ≥2-D weights: auto (keep), f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1.")
+    @Option(name: .long, help: "GGUF tensor type for ≥2-D weights: auto (keep), f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1; or a llama-quantize mix (q2_k, q3_k_s, q3_k_m, q3_k_l, q4_k_s, q4_k_m, q5_k_s, q5_k_m, q6_k, iq4_nl, iq4_xs) with its per-tensor types, byte-identical to llama-quantize.")
     var outtype: GGUFOutType = .auto
 
     @Option(name: .long, help: "Largest weights shard of a directory output (e.g. 5GB, 500MB, 2GiB; default 5GB).")
