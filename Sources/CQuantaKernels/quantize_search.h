@@ -19,6 +19,10 @@
 
 #include "weights_common.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #if defined(__clang__)
 #pragma clang fp contract(off)
 #endif
@@ -83,6 +87,23 @@ QUANTA_INLINE f32x4 load4(const float *p) {
 QUANTA_INLINE i32x4 select_i(i32x4 mask, i32x4 a, i32x4 b) { return (mask & a) | (~mask & b); }
 QUANTA_INLINE f32x4 select_f(i32x4 mask, f32x4 a, f32x4 b) {
     return (f32x4)select_i(mask, (i32x4)a, (i32x4)b);
+}
+
+// a > b ? a : b and a < b ? a : b per lane: maxps / minps exactly (the second operand when
+// unordered), spelled out where SSE2 is absent.
+QUANTA_INLINE f32x4 max4(f32x4 a, f32x4 b) {
+#if defined(__SSE2__)
+    return (f32x4)_mm_max_ps((__m128)a, (__m128)b);
+#else
+    return select_f(a > b, a, b);
+#endif
+}
+QUANTA_INLINE f32x4 min4(f32x4 a, f32x4 b) {
+#if defined(__SSE2__)
+    return (f32x4)_mm_min_ps((__m128)a, (__m128)b);
+#else
+    return select_f(a < b, a, b);
+#endif
 }
 
 // nearest_int in every lane (the same add and bit operations).
