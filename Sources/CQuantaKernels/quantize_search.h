@@ -3,7 +3,8 @@
 // make_qp_quants (llama.cpp as vendored in the llama-cpp-python 0.3.36 sdist), reproduced so that
 // every f32 operation happens on the same operands, in the same order and the same precision as in
 // the x86-64 GCC 12 -O3 build of libggml-base (SSE2, no FMA: a product and the sum it feeds are two
-// roundings). Private to the CQuantaKernels target.
+// roundings). Every one of these ggml functions computes in float only (no double accumulator),
+// and so do we. Private to the CQuantaKernels target.
 //
 // The searches try a fixed list of candidate scales and keep the best by a sequential "better than
 // the best so far" test. Evaluating one candidate is a chain of serial f32 sums (ggml's order, which
