@@ -8,6 +8,12 @@
 // and the scales re-read from their stored f16 before the final requantization. The searches live
 // in quantize_search.c. Blocks are written through byte offsets (ggml-common.h's layouts) with
 // memcpy for the f16 fields, so `dst` needs no alignment.
+//
+// Non-finite input (NaN / inf values or importance weights) never indexes anything: every level is
+// clamped or truncated to its field before it is stored, as in ggml, and the bytes then equal
+// ggml's too (checked against libggml-base.so). One corner is compiler-dependent in ggml itself:
+// with NaN *importance weights* the sign of a NaN scale follows the operand order SSE gives two NaN
+// inputs, which C leaves to the compiler; the -O2 build SwiftPM makes matches, -O0 builds may not.
 #pragma clang fp contract(off)
 
 #include "cquantaquantize.h"
@@ -230,8 +236,9 @@ static void q2_K_ref_block(const float *restrict x, uint8_t *restrict y) {
     pack_2bit(y + Q2K_QS, L);
 }
 
-// quantize_row_q2_K_impl, one super-block (index ib of the row): weights qw*sqrt(sigma2 + x^2),
-// make_qkx3_quants per 16, make_qp_quants for the 4-bit scales and mins, requantize.
+// quantize_row_q2_K_impl, one super-block (qw: its 256 importance weights): weights
+// qw*sqrt(sigma2 + x^2) with sigma2 the super-block's mean square, make_qkx3_quants per 16,
+// make_qp_quants for the 4-bit scales and mins, requantize.
 static void q2_K_impl_block(const float *restrict x, uint8_t *restrict y, const float *restrict qw) {
     uint8_t L[QK_K], Ls[QK_K / 16], Lm[QK_K / 16];
     float mins[QK_K / 16], scales[QK_K / 16], sw[QK_K / 16], weight[16];
@@ -287,8 +294,9 @@ static void q3_K_ref_block(const float *restrict x, uint8_t *restrict y) {
     finish_q3_K(x, y, L);
 }
 
-// quantize_row_q3_K_impl, one super-block: weights qw*sqrt(2*sigma2 + x^2), make_qx_quants per 16
-// and again (nmax 32, weights the sub-block sums) for the 6-bit scales.
+// quantize_row_q3_K_impl, one super-block: weights qw*sqrt(sigma2 + x^2) with sigma2 twice the
+// super-block's mean square, make_qx_quants per 16 and again (nmax 32, weighted by the sub-blocks'
+// weight sums) for the 6-bit scales.
 static void q3_K_impl_block(const float *restrict x, uint8_t *restrict y, const float *restrict qw) {
     int8_t L[QK_K], Ls[QK_K / 16];
     float scales[QK_K / 16], weight[16], sw[QK_K / 16];
@@ -335,8 +343,9 @@ static void k4_ref_block(const float *restrict x, uint8_t *restrict y, int nmax,
     if (nmax == 15) pack_q4_K(y, L); else pack_q5_K(y, L);
 }
 
-// quantize_row_q4_K_impl / quantize_row_q5_K_impl, one super-block: weights qw*sqrt(2*sigma2 + x^2),
-// make_qkx3_quants per 32, make_qp_quants (nmax 63) for the scales and mins.
+// quantize_row_q4_K_impl / quantize_row_q5_K_impl, one super-block: weights qw*sqrt(sigma2 + x^2)
+// with sigma2 twice the super-block's mean square, make_qkx3_quants per 32, make_qp_quants (nmax 63)
+// for the scales and mins.
 static void k4_impl_block(const float *restrict x, uint8_t *restrict y, const float *restrict qw, int nmax) {
     uint8_t L[QK_K], Ls[QK_K / 32], Lm[QK_K / 32];
     float weights[32], sw[QK_K / 32], mins[QK_K / 32], scales[QK_K / 32];

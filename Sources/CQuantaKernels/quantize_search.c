@@ -20,12 +20,10 @@ QUANTA_INLINE f32x4 to_f32x4(i32x4 v) { return __builtin_convertvector(v, f32x4)
 
 // The same levels as to_f32x4(clamp4(nearest_int4(v), lo, hi)) when every lane of v is finite and
 // |v| < 2^22 (the callers check): nearest_int then rounds half to even, which commutes with a
-// clamp to integer bounds, and (v + 1.5*2^23) - 1.5*2^23 is that rounding as a float. Two compares
-// and selects (maxps / minps) instead of the integer clamp SSE2 lacks an instruction for.
+// clamp to integer bounds, and (v + 1.5*2^23) - 1.5*2^23 is that rounding as a float: maxps and
+// minps instead of the integer clamp SSE2 has no instruction for, and no int -> float conversion.
 QUANTA_INLINE f32x4 rounded_level4(f32x4 v, float lo, float hi) {
-    const f32x4 vlo = splat_f(lo), vhi = splat_f(hi);
-    v = select_f(v > vlo, v, vlo);
-    v = select_f(v < vhi, v, vhi);
+    v = min4(max4(v, splat_f(lo)), splat_f(hi));
     return (v + splat_f(12582912.0f)) - splat_f(12582912.0f);
 }
 
@@ -308,8 +306,11 @@ QUANTA_INLINE float scale_min(int n, int nmax, const float *restrict x, const fl
 float quanta_search_scale_min(int n, int nmax, const float *restrict x, const float *restrict w,
                               uint8_t *restrict L, float *restrict the_min, float rmin, float rdelta,
                               int nstep, bool use_mad) {
-    if (n == 16) return scale_min(16, nmax, x, w, L, the_min, rmin, rdelta, nstep, use_mad);
-    if (n == 32) return scale_min(32, nmax, x, w, L, the_min, rmin, rdelta, nstep, use_mad);
+    // The callers' shapes as constants (Q2_K's 16 with mean absolute error, every other 16 / 32
+    // with squared error), so the element loops unroll and the error loop has no branch.
+    if (n == 16 && use_mad) return scale_min(16, nmax, x, w, L, the_min, rmin, rdelta, nstep, true);
+    if (n == 16) return scale_min(16, nmax, x, w, L, the_min, rmin, rdelta, nstep, false);
+    if (n == 32 && !use_mad) return scale_min(32, nmax, x, w, L, the_min, rmin, rdelta, nstep, false);
     return scale_min(n, nmax, x, w, L, the_min, rmin, rdelta, nstep, use_mad);
 }
 

@@ -3,7 +3,8 @@
 // make_qp_quants (llama.cpp as vendored in the llama-cpp-python 0.3.36 sdist), reproduced so that
 // every f32 operation happens on the same operands, in the same order and the same precision as in
 // the x86-64 GCC 12 -O3 build of libggml-base (SSE2, no FMA: a product and the sum it feeds are two
-// roundings). Private to the CQuantaKernels target.
+// roundings). Every one of these ggml functions computes in float only (no double accumulator),
+// and so do we. Private to the CQuantaKernels target.
 //
 // The searches try a fixed list of candidate scales and keep the best by a sequential "better than
 // the best so far" test. Evaluating one candidate is a chain of serial f32 sums (ggml's order, which
@@ -18,6 +19,10 @@
 #include <string.h>
 
 #include "weights_common.h"
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #if defined(__clang__)
 #pragma clang fp contract(off)
@@ -83,6 +88,23 @@ QUANTA_INLINE f32x4 load4(const float *p) {
 QUANTA_INLINE i32x4 select_i(i32x4 mask, i32x4 a, i32x4 b) { return (mask & a) | (~mask & b); }
 QUANTA_INLINE f32x4 select_f(i32x4 mask, f32x4 a, f32x4 b) {
     return (f32x4)select_i(mask, (i32x4)a, (i32x4)b);
+}
+
+// a > b ? a : b and a < b ? a : b per lane: maxps / minps exactly (the second operand when
+// unordered), spelled out where SSE2 is absent.
+QUANTA_INLINE f32x4 max4(f32x4 a, f32x4 b) {
+#if defined(__SSE2__)
+    return (f32x4)_mm_max_ps((__m128)a, (__m128)b);
+#else
+    return select_f(a > b, a, b);
+#endif
+}
+QUANTA_INLINE f32x4 min4(f32x4 a, f32x4 b) {
+#if defined(__SSE2__)
+    return (f32x4)_mm_min_ps((__m128)a, (__m128)b);
+#else
+    return select_f(a < b, a, b);
+#endif
 }
 
 // nearest_int in every lane (the same add and bit operations).
