@@ -22,10 +22,11 @@ declare -A took
 step "convert GGUF → Hugging Face directory (F32 safetensors + config + tokenizer files)"
 took[hf]=$(seconds "$quanta" convert --quiet --from gguf --to safetensors --dtype f32 "$model" "$out/hf-f32")
 ls -la "$out/hf-f32"
-step "convert back to GGUF: F32, Q8_0, Q4_0"
+step "convert back to GGUF: F32, Q8_0, Q4_0, Q4_K_M (llama-quantize's mix, byte-identical to it)"
 took[f32]=$(seconds "$quanta" convert --quiet --to gguf --outtype f32 "$out/hf-f32" "$out/f32.gguf")
 took[q8_0]=$(seconds "$quanta" convert --quiet --to gguf --outtype q8_0 "$out/f32.gguf" "$out/q8_0.gguf")
 took[q4_0]=$(seconds "$quanta" convert --quiet --to gguf --outtype q4_0 "$out/f32.gguf" "$out/q4_0.gguf")
+took[q4_k_m]=$(seconds "$quanta" convert --quiet --to gguf --outtype q4_k_m "$out/f32.gguf" "$out/q4_k_m.gguf")
 "$quanta" diff --quiet "$out/hf-f32" "$out/f32.gguf" | tail -1
 
 # Every quantization method of `quanta quantize`, each with the demo's smaller calibration set (the
@@ -47,22 +48,30 @@ for m in "${methods[@]}"; do
   took[$m]=$(seconds "$quanta" quantize --quiet --method "$m" "${extra[@]}" "$out/hf-f32" "$out/$m")
 done
 
+# An importance matrix as llama-imatrix computes it (calibration text, never the evaluated text),
+# then Q4_K_M quantized with it exactly as llama-quantize --imatrix would.
+imatrix_chunks=16; [ "$full" = 1 ] && imatrix_chunks=128
+step "imatrix on $imatrix_chunks × 512 calibration tokens, then Q4_K_M with it"
+took[imatrix]=$(seconds "$quanta" imatrix --quiet "$out/f32.gguf" --calib "$root/data/wikitext-2-calibration.txt" --chunks "$imatrix_chunks" -o "$out/imatrix.gguf")
+took[q4_k_m-imatrix]=$(seconds "$quanta" quantize --quiet --method gguf --type q4_k_m --imatrix "$out/imatrix.gguf" "$out/f32.gguf" "$out/q4_k_m-imatrix.gguf")
+took[q4_k_m-imatrix]=$(echo "${took[imatrix]} + ${took[q4_k_m-imatrix]}" | bc -l | xargs printf "%.2f")
+
 step "evaluate against the F32 weights (wikitext-2 test, ctx 512, $chunks chunks)"
 rows=()
-for name in f32.gguf q8_0.gguf q4_0.gguf "${methods[@]}"; do
+for name in f32.gguf q8_0.gguf q4_0.gguf q4_k_m.gguf q4_k_m-imatrix.gguf "${methods[@]}"; do
   json=$("$quanta" eval "$out/$name" --baseline "$out/f32.gguf" --text "$text" --ctx 512 --chunks "$chunks" --json --quiet)
   size=$(du -sb "$out/$name" | cut -f1)
   rows+=("$(python3 -c "
 import json,sys; d=json.loads(sys.argv[1]); size=int(sys.argv[2]); key=sys.argv[3].replace('.gguf','')
-print(f\"{sys.argv[3]:<12} {size/1e6:>9.1f} {size*8/134515008:>6.2f} {d['ppl']:>9.4f} {d['kld_mean']:>9.5f} {100*d['top1_agreement']:>7.2f} {sys.argv[4]:>8}\")
+print(f\"{sys.argv[3]:<20} {size/1e6:>9.1f} {size*8/134515008:>6.2f} {d['ppl']:>9.4f} {d['kld_mean']:>9.5f} {100*d['top1_agreement']:>7.2f} {sys.argv[4]:>8}\")
 " "$json" "$size" "$name" "${took[${name%.gguf}]:-}")")
 done
 echo
-printf "%-12s %9s %6s %9s %9s %7s %8s\n" model "MB" "bits/w" PPL KLD "top-1%" "make s"
+printf "%-20s %9s %6s %9s %9s %7s %8s\n" model "MB" "bits/w" PPL KLD "top-1%" "make s"
 printf '%s\n' "${rows[@]}"
 echo
 echo "bits/w = file bytes × 8 / 134,515,008 parameters. PPL over $chunks chunks (llama.cpp's protocol);"
-echo "KLD and top-1 against the F32 weights; 'make s' = seconds to produce the file."
+echo "KLD and top-1 against the F32 weights; 'make s' = seconds to produce the file (q4_k_m-imatrix: imatrix + quantize)."
 if [ "$full" = 1 ]; then
   echo "GPTQ and AWQ at their defaults (128 calibration windows of 512 tokens)."
 else
