@@ -42,6 +42,29 @@ for t in Q8_0 Q4_0; do
   check "quanta eval $t within 0.2 % of llama-perplexity" python3 -c "import sys; a=float('$q'); b=float('${v%% *}'); sys.exit(0 if abs(a-b) <= 0.002*b else 1)"
 done
 
+# --- K-quant / IQ4 mixes (issue 14): whole files byte-identical to llama-quantize's, loaded by llama.cpp ---
+"$bin/llama-imatrix" -m "$work/ref-f32.gguf" -f "$root/data/wikitext-2-calibration.txt" -c 512 --chunks 128 -t 2 \
+  -o "$work/llama-imatrix.gguf" --no-ppl >"$work/llama-imatrix.log" 2>&1
+for t in Q4_K_M Q2_K Q3_K_M Q4_K_S Q5_K_M Q6_K IQ4_NL IQ4_XS; do
+  lt=$(echo $t | tr A-Z a-z)
+  for im in "" imatrix; do
+    flags=(); tag=$t
+    [ -n "$im" ] && { flags=(--imatrix "$work/llama-imatrix.gguf"); tag="$t+imatrix"; }
+    "$bin/llama-quantize" "${flags[@]}" "$work/ref-f32.gguf" "$work/ref-$lt$im.gguf" $t 2 >/dev/null 2>&1
+    "$quanta" quantize --quiet --method gguf --type $lt "${flags[@]}" "$work/ref-f32.gguf" "$work/ours-$lt$im.gguf" >/dev/null
+    check "$tag: our whole file = llama-quantize's (cmp)" cmp "$work/ref-$lt$im.gguf" "$work/ours-$lt$im.gguf"
+  done
+done
+for f in q4_k_m q4_k_mimatrix; do
+  v=$(ppl "$work/ours-$f.gguf"); echo "llama-perplexity on our $f: PPL = $v"
+  check "llama.cpp loads our $f" test -n "$v"
+done
+# quanta imatrix against llama-imatrix on the same 128 × 512 calibration tokens.
+if "$quanta" imatrix --quiet "$work/ref-f32.gguf" --calib "$root/data/wikitext-2-calibration.txt" --chunks 128 -o "$work/ours-imatrix.gguf" >/dev/null \
+   && [ -f "$root/bench/imatrix-compare.py" ]; then
+  check "quanta imatrix ≈ llama-imatrix (median rel. diff ≤ 1e-3, p99 ≤ 1e-2)" "$python" "$root/bench/imatrix-compare.py" "$work/llama-imatrix.gguf" "$work/ours-imatrix.gguf"
+fi
+
 # --- round trips ---
 "$quanta" convert --quiet --to gguf "$model" "$work/same.gguf" >/dev/null
 check "GGUF→GGUF same type byte-identical" cmp "$model" "$work/same.gguf"
