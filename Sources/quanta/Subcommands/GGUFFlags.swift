@@ -24,7 +24,7 @@ struct GGUFFlags: ParsableArguments {
     var imatrix: String?
     @Option(name: .customLong("imatrix-chunks"), help: "GGUF with --calib: calibration windows of 512 tokens for the importance matrix (llama-imatrix --chunks).")
     var imatrixChunks: Int = 128
-    @Flag(name: .customLong("no-gptq"), help: "GGUF with --calib: only compute an importance matrix from it and quantize as llama-quantize --imatrix would (no calibrated error feedback).")
+    @Flag(name: .customLong("no-gptq"), help: "GGUF with --calib: only compute an importance matrix from it and quantize as llama-quantize --imatrix would (no calibrated error feedback; SmolLM2 Q4_K_M: PPL 23.65 vs 23.55 calibrated).")
     var noGPTQ = false
     @Option(name: .customLong("calib-importance"), help: .hidden)
     var calibImportance: String = GGUFCalibratedOptions.Importance.diagonal.rawValue
