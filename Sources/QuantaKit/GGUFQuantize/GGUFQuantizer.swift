@@ -85,7 +85,7 @@ public enum GGUFQuantizer {
         sources = sortedAsLlamaQuantize(sources)
 
         var mix = options.mix
-        mix.hasImportance = options.importance != nil
+        mix.hasImportance = mix.hasImportance || options.importance != nil
         let model = MixModel(metadata: metadata)
         let selected = GGUFTypeSelection.types(for: sources.map { MixTensor(name: $0.name, dimensions: $0.dimensions, type: $0.type) },
                                                model: model, options: mix)

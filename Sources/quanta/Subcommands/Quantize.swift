@@ -61,7 +61,7 @@ struct Quantize: ParsableCommand {
         output.apply()
         if method == .gguf {
             return try GGUFCommand.run(flags: gguf, calib: gptq.calib, tokenizer: gptq.tokenizer, input: input, output: outputPath,
-                                       force: force, json: output.json, note: output.note)
+                                       force: force, json: output.json, note: output.note, calibration: gptq.calibration, damp: gptq.damp)
         }
         if method == .awq {
             return try AWQCommand.run(flags: gptq, awq: awq, input: input, output: outputPath, force: force,
