@@ -43,8 +43,15 @@ for t in Q8_0 Q4_0; do
 done
 
 # --- K-quant / IQ4 mixes (issue 14): whole files byte-identical to llama-quantize's, loaded by llama.cpp ---
-"$bin/llama-imatrix" -m "$work/ref-f32.gguf" -f "$root/data/wikitext-2-calibration.txt" -c 512 --chunks 128 -t 2 \
-  -o "$work/llama-imatrix.gguf" --no-ppl >"$work/llama-imatrix.log" 2>&1
+# llama-imatrix's matrix of the same F32 file (128 × 512 calibration tokens); bench/gguf-eval.sh's copy
+# is reused when present (same input bytes, same command).
+cached=$root/bench/out/gguf-eval/llama-imatrix-128.gguf
+if [ -f "$cached" ] && cmp -s "$work/ref-f32.gguf" "$root/bench/out/eval-quant/f32.gguf"; then
+  cp "$cached" "$work/llama-imatrix.gguf"
+else
+  "$bin/llama-imatrix" -m "$work/ref-f32.gguf" -f "$root/data/wikitext-2-calibration.txt" -c 512 --chunks 128 -t 2 \
+    -o "$work/llama-imatrix.gguf" --no-ppl >"$work/llama-imatrix.log" 2>&1
+fi
 for t in Q4_K_M Q2_K Q3_K_M Q4_K_S Q5_K_M Q6_K IQ4_NL IQ4_XS; do
   lt=$(echo $t | tr A-Z a-z)
   for im in "" imatrix; do
@@ -59,6 +66,10 @@ for f in q4_k_m q4_k_mimatrix; do
   v=$(ppl "$work/ours-$f.gguf"); echo "llama-perplexity on our $f: PPL = $v"
   check "llama.cpp loads our $f" test -n "$v"
 done
+# Calibrated K-quants (GPTQ error feedback in ggml's blocks): a standard Q4_K_M file llama.cpp loads.
+"$quanta" quantize --quiet --method gguf --type q4_k_m --calib "$root/data/wikitext-2-calibration.txt" "$work/ref-f32.gguf" "$work/ours-q4_k_m-calibrated.gguf" >/dev/null
+v=$(ppl "$work/ours-q4_k_m-calibrated.gguf"); echo "llama-perplexity on our calibrated Q4_K_M: PPL = $v (llama-quantize --imatrix: 23.6472)"
+check "calibrated Q4_K_M loads in llama.cpp and beats 23.6472" python3 -c "import sys; v='$v'.split(); sys.exit(0 if v and float(v[0]) < 23.6472 else 1)"
 # quanta imatrix against llama-imatrix on the same 128 × 512 calibration tokens.
 if "$quanta" imatrix --quiet "$work/ref-f32.gguf" --calib "$root/data/wikitext-2-calibration.txt" --chunks 128 -o "$work/ours-imatrix.gguf" >/dev/null \
    && [ -f "$root/bench/imatrix-compare.py" ]; then
