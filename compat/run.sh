@@ -73,7 +73,7 @@ check "calibrated Q4_K_M loads in llama.cpp and beats 23.6472" python3 -c "impor
 # quanta imatrix against llama-imatrix on the same 128 × 512 calibration tokens.
 if "$quanta" imatrix --quiet "$work/ref-f32.gguf" --calib "$root/data/wikitext-2-calibration.txt" --chunks 128 -o "$work/ours-imatrix.gguf" >/dev/null \
    && [ -f "$root/bench/imatrix-compare.py" ]; then
-  check "quanta imatrix ≈ llama-imatrix (median rel. diff ≤ 1e-3, p99 ≤ 1e-2)" "$python" "$root/bench/imatrix-compare.py" "$work/llama-imatrix.gguf" "$work/ours-imatrix.gguf"
+  check "quanta imatrix ≈ llama-imatrix (median rel. diff ≤ 1e-3, p99 ≤ 1e-2)" "$python" "$root/bench/imatrix-compare.py" "$work/ours-imatrix.gguf" "$work/llama-imatrix.gguf"
 fi
 
 # --- round trips ---
