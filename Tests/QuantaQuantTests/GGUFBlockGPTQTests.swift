@@ -25,8 +25,10 @@ struct GGUFBlockGPTQTests {
         return try out.withUnsafeBytes { try GGMLCodec.dequantize(type, bytes: $0, count: p.rows * p.columns) }
     }
 
+    // Every case has several blocks along a row: the sweep only helps by pushing one block's error
+    // onto later blocks, so a K-quant row of 256 (one super-block) would encode exactly as ggml does.
     @Test("lower output error than plain ggml encoding; the bytes decode to the sweep's Q",
-          arguments: [(GGMLType.q5_0, 128), (.q4_K, 256), (.q6_K, 256), (.q8_0, 64), (.q4_0, 96)])
+          arguments: [(GGMLType.q5_0, 128), (.q4_K, 768), (.q6_K, 768), (.q8_0, 64), (.q4_0, 96)])
     func beatsPlainEncoding(type: GGMLType, columns: Int) throws {
         let p = GPTQProblem(rows: 48, columns: columns, samples: 300, seed: 7)
         let inverse = try GPTQInverseHessian(hessian: p.hessian, columns: columns, order: .natural, dampPercent: 0.01)
@@ -51,6 +53,19 @@ struct GGUFBlockGPTQTests {
             }
             #expect(p.proxyLoss(conditional.dequantized) < reference)
         }
+    }
+
+    @Test("a row of one block has nothing to feed its error to: the bytes are ggml's own",
+          arguments: [(GGMLType.q4_K, 256), (.q6_K, 256), (.q5_0, 32)])
+    func singleBlockIsPlainEncoding(type: GGMLType, columns: Int) throws {
+        let p = GPTQProblem(rows: 40, columns: columns, samples: 200, seed: 3)
+        let inverse = try GPTQInverseHessian(hessian: p.hessian, columns: columns, order: .natural, dampPercent: 0.01)
+        let diagonal = inverse.diagonal.map { Float($0 / 2) }
+        let result = try p.weights.withUnsafeBufferPointer {
+            try GGUFBlockGPTQ.solve(weights: try #require($0.baseAddress), rows: p.rows, columns: columns, type: type,
+                                    inverse: inverse, importance: .weights(diagonal))
+        }
+        #expect(result.dequantized == (try Self.plain(p, type: type, importance: diagonal)))
     }
 
     @Test("refuses widths that are not whole blocks and non-finite weights, naming the tensor")
