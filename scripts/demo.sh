@@ -56,21 +56,31 @@ took[imatrix]=$(seconds "$quanta" imatrix --quiet "$out/f32.gguf" --calib "$root
 took[q4_k_m-imatrix]=$(seconds "$quanta" quantize --quiet --method gguf --type q4_k_m --imatrix "$out/imatrix.gguf" "$out/f32.gguf" "$out/q4_k_m-imatrix.gguf")
 took[q4_k_m-imatrix]=$(echo "${took[imatrix]} + ${took[q4_k_m-imatrix]}" | bc -l | xargs printf "%.2f")
 
+# Bits per weight of the decoder's linears (every tensor under a layer but its norms, scales, zero
+# points and g_idx included) — what a method costs; whole-file bits/w also count the embedding, which
+# the Hugging Face outputs keep in f32 and the GGUF mixes quantize.
+linear_bytes() { "$quanta" inspect "$1" --json --tensors --quiet | python3 -c "
+import json,sys; d=json.load(sys.stdin)
+print(sum(t['bytes'] for t in d['tensors'] if '.layers.' in t['name'] and 'norm' not in t['name']))"; }
+linear_params=$(( $(linear_bytes "$out/f32.gguf") / 4 ))
+
 step "evaluate against the F32 weights (wikitext-2 test, ctx 512, $chunks chunks)"
 rows=()
 for name in f32.gguf q8_0.gguf q4_0.gguf q4_k_m.gguf q4_k_m-imatrix.gguf "${methods[@]}"; do
   json=$("$quanta" eval "$out/$name" --baseline "$out/f32.gguf" --text "$text" --ctx 512 --chunks "$chunks" --json --quiet)
   size=$(du -sb "$out/$name" | cut -f1)
+  linear=$(linear_bytes "$out/$name")
   rows+=("$(python3 -c "
-import json,sys; d=json.loads(sys.argv[1]); size=int(sys.argv[2]); key=sys.argv[3].replace('.gguf','')
-print(f\"{sys.argv[3]:<20} {size/1e6:>9.1f} {size*8/134515008:>6.2f} {d['ppl']:>9.4f} {d['kld_mean']:>9.5f} {100*d['top1_agreement']:>7.2f} {sys.argv[4]:>8}\")
-" "$json" "$size" "$name" "${took[${name%.gguf}]:-}")")
+import json,sys; d=json.loads(sys.argv[1]); size=int(sys.argv[2]); linear=int(sys.argv[5]); params=int(sys.argv[6])
+print(f\"{sys.argv[3]:<20} {size/1e6:>9.1f} {size*8/134515008:>6.2f} {linear*8/params:>7.2f} {d['ppl']:>9.4f} {d['kld_mean']:>9.5f} {100*d['top1_agreement']:>7.2f} {sys.argv[4]:>8}\")
+" "$json" "$size" "$name" "${took[${name%.gguf}]:-}" "$linear" "$linear_params")")
 done
 echo
-printf "%-20s %9s %6s %9s %9s %7s %8s\n" model "MB" "bits/w" PPL KLD "top-1%" "make s"
+printf "%-20s %9s %6s %7s %9s %9s %7s %8s\n" model "MB" "bits/w" "lin b/w" PPL KLD "top-1%" "make s"
 printf '%s\n' "${rows[@]}"
 echo
-echo "bits/w = file bytes × 8 / 134,515,008 parameters. PPL over $chunks chunks (llama.cpp's protocol);"
+echo "bits/w = file bytes × 8 / 134,515,008 parameters; lin b/w = the decoder linears' bytes (scales, zeros,"
+echo "g_idx included) × 8 / their $linear_params weights. PPL over $chunks chunks (llama.cpp's protocol);"
 echo "KLD and top-1 against the F32 weights; 'make s' = seconds to produce the file (q4_k_m-imatrix: imatrix + quantize)."
 if [ "$full" = 1 ]; then
   echo "GPTQ and AWQ at their defaults (128 calibration windows of 512 tokens)."
