@@ -74,6 +74,11 @@ check "calibrated Q4_K_M loads in llama.cpp and beats 23.6472" python3 -c "impor
 if "$quanta" imatrix --quiet "$work/ref-f32.gguf" --calib "$root/data/wikitext-2-calibration.txt" --chunks 128 -o "$work/ours-imatrix.gguf" >/dev/null \
    && [ -f "$root/bench/imatrix-compare.py" ]; then
   check "quanta imatrix ≈ llama-imatrix (median rel. diff ≤ 1e-3, p99 ≤ 1e-2)" "$python" "$root/bench/imatrix-compare.py" "$work/ours-imatrix.gguf" "$work/llama-imatrix.gguf"
+  # Q4_K_M with our matrix scores as Q4_K_M with llama-imatrix's (llama-perplexity, ±0.02).
+  "$quanta" quantize --quiet --method gguf --type q4_k_m --imatrix "$work/ours-imatrix.gguf" "$work/ref-f32.gguf" "$work/ours-q4_k_m-our-imatrix.gguf" >/dev/null
+  a=$(ppl "$work/ours-q4_k_m-our-imatrix.gguf"); b=$(ppl "$work/ours-q4_k_mimatrix.gguf")
+  echo "llama-perplexity: Q4_K_M with quanta's imatrix $a, with llama-imatrix's $b"
+  check "Q4_K_M with quanta's imatrix within ±0.02 PPL of llama-imatrix's" python3 -c "import sys; a='$a'.split(); b='$b'.split(); sys.exit(0 if a and b and abs(float(a[0])-float(b[0])) <= 0.02 else 1)"
 fi
 
 # --- round trips ---
