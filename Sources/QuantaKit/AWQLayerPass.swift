@@ -113,20 +113,36 @@ final class AWQLayerPass {
 
         // Scale searches, each against the float layer (AutoAWQ searches every group before applying any).
         var searches: [String: AWQGroupSearch] = [:]
-        let (qkvScales, qkvSearch) = searchAttentionScales(layer: layer, weights: qkv.pointer, rows: qkvRows, activationMean: mean(.qkv))
-        searches["qkv"] = qkvSearch
+        func part(_ keyPath: WritableKeyPath<AWQTimings, Double>, _ body: () -> Void) {
+            let begin = DispatchTime.now().uptimeNanoseconds
+            body()
+            timings[keyPath: keyPath] += Double(DispatchTime.now().uptimeNanoseconds - begin) / 1e9
+        }
+        var qkvScales: [Float] = [], gateUpScales: [Float] = [], downScales: [Float] = []
+        part(\.searchAttention) {
+            let (s, r) = searchAttentionScales(layer: layer, weights: qkv.pointer, rows: qkvRows, activationMean: mean(.qkv))
+            qkvScales = s
+            searches["qkv"] = r
+        }
         var outputScales: [Float]?
         if scalesOutput, let inputs = outputInputs {
-            let (s, r) = searchLinearScales(weights: output.pointer, rows: d, columns: attentionWidth, inputs: inputs.pointer,
-                                            activationMean: mean(.output))
-            outputScales = s
-            searches["o"] = r
+            part(\.searchLinear) {
+                let (s, r) = searchLinearScales(weights: output.pointer, rows: d, columns: attentionWidth, inputs: inputs.pointer,
+                                                activationMean: mean(.output))
+                outputScales = s
+                searches["o"] = r
+            }
         }
-        let (gateUpScales, gateUpSearch) = searchMLPScales(gateUp: gate.pointer, down: down.pointer, activationMean: mean(.gateUp))
-        searches["gate_up"] = gateUpSearch
-        let (downScales, downSearch) = searchLinearScales(weights: down.pointer, rows: d, columns: f, inputs: downInputs.pointer,
-                                                          activationMean: mean(.down))
-        searches["down"] = downSearch
+        part(\.searchMLP) {
+            let (s, r) = searchMLPScales(gateUp: gate.pointer, down: down.pointer, activationMean: mean(.gateUp))
+            gateUpScales = s
+            searches["gate_up"] = r
+        }
+        part(\.searchLinear) {
+            let (s, r) = searchLinearScales(weights: down.pointer, rows: d, columns: f, inputs: downInputs.pointer, activationMean: mean(.down))
+            downScales = s
+            searches["down"] = r
+        }
         lap(\.scaleSearch)
 
         // Fold: previous op's output /= s, the group's input columns *= s (AutoAWQ apply_scale).
@@ -259,18 +275,11 @@ final class AWQLayerPass {
         return { k in AWQScaleSearch.scales(activationMean: activationMean, weightMean: weightMean, ratio: Float(k) / Float(grid)) }
     }
 
-    /// Generic grid loop: `loss(scales)` for every ratio; the best (strictly smallest) wins.
+    /// The grid loop (`AWQGridPlan`): exhaustive with `--awq-full-grid`, coarse-to-fine otherwise.
     func gridSearch(_ scalesFor: (Int) -> [Float], loss: ([Float]) -> Double) -> ([Float], AWQGroupSearch) {
-        var best: (loss: Double, scales: [Float], ratio: Float) = (.infinity, [], 0)
-        var roundToNearest = Double.nan
-        for k in 0 ..< options.grid {
-            let s = scalesFor(k)
-            let l = loss(s)
-            if k == 0 { roundToNearest = l }
-            if l < best.loss { best = (l, s, Float(k) / Float(options.grid)) }
-        }
-        if best.scales.isEmpty { best = (roundToNearest, scalesFor(0), 0) }   // every loss NaN: α = 0 (plain RTN)
-        return (best.scales, AWQGroupSearch(ratio: best.ratio, loss: best.loss, roundToNearestLoss: roundToNearest))
+        let result = AWQGridPlan.search(grid: options.grid, exhaustive: options.exhaustiveGrid) { k in loss(scalesFor(k)) }
+        return (scalesFor(result.best), AWQGroupSearch(ratio: Float(result.best) / Float(options.grid), loss: result.loss,
+                                                       roundToNearestLoss: result.scored[0] ?? .nan, evaluations: result.scored.count))
     }
 
     /// q/k/v: loss over the attention block's output (residual after attention) on the search windows.
@@ -307,18 +316,20 @@ final class AWQLayerPass {
         }
     }
 
-    /// down (and o): loss over the linear's own output.
+    /// down (and o): loss over the linear's own output, Σ‖X·W'ᵀ − X·Wᵀ‖² on the token sample —
+    /// computed as Σ_r Δ_r (XᵀX) Δ_rᵀ (AWQGramLoss): the same quantity, one Gram matrix per layer and
+    /// a product of the weight's own size per candidate instead of one over every sampled token.
     func searchLinearScales(weights: UnsafeMutablePointer<Float>, rows outputs: Int, columns: Int, inputs: UnsafePointer<Float>,
                             activationMean: [Float]) -> ([Float], AWQGroupSearch) {
-        let rows = tokenSampleCount
-        let candidate = FloatBuffer(count: outputs * columns)
-        let reference = FloatBuffer(count: rows * outputs)
-        let result = FloatBuffer(count: rows * outputs)
-        Gemm.multiplyTransposed(inputs, rows: rows, inner: columns, weights, columns: outputs, into: reference.pointer)
-        return gridSearch(candidateScales(activationMean, weights: [(UnsafePointer(weights), outputs)], columns: columns)) { s in
-            AWQScaleSearch.scaledFakeQuantize(weights, into: candidate.pointer, rows: outputs, columns: columns, scales: s, groupSize: groupSize)
-            Gemm.multiplyTransposed(inputs, rows: rows, inner: columns, candidate.pointer, columns: outputs, into: result.pointer)
-            return AWQScaleSearch.squaredError(result.pointer, reference.pointer, count: rows * outputs)
+        let gram = FloatBuffer(count: columns * columns)
+        AWQGramLoss.gram(inputs, rows: tokenSampleCount, columns: columns, into: gram.pointer)
+        let delta = FloatBuffer(count: outputs * columns)
+        let scratch = FloatBuffer(count: outputs * columns)
+        let w = UnsafePointer(weights)
+        return gridSearch(candidateScales(activationMean, weights: [(w, outputs)], columns: columns)) { s in
+            AWQScaleSearch.scaledFakeQuantize(w, into: delta.pointer, rows: outputs, columns: columns, scales: s, groupSize: groupSize)
+            AWQScaleSearch.subtract(w, from: delta.pointer, count: outputs * columns)
+            return AWQGramLoss.quadraticLoss(delta.pointer, rows: outputs, columns: columns, gram: gram.pointer, scratch: scratch.pointer)
         }
     }
 

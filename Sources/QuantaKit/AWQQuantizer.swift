@@ -29,6 +29,8 @@ public struct AWQOptions: Sendable {
     public var searchTokens: Int
     /// AutoAWQ's `duo_scaling`: s = mean|x|^α / mean|ŵ|^(1−α) instead of the paper's mean|x|^α.
     public var duoScaling: Bool
+    /// Score every grid point (AutoAWQ's loop) instead of the coarse-to-fine plan (`AWQGridPlan`).
+    public var exhaustiveGrid = false
     public var clip: Bool
     public var propagation: Propagation
     public var force: Bool
@@ -55,6 +57,8 @@ public struct AWQOptions: Sendable {
 /// Seconds spent in each phase, summed over layers.
 public struct AWQTimings: Sendable {
     public var load = 0.0, capture = 0.0, scaleSearch = 0.0, fold = 0.0, clipSearch = 0.0, quantize = 0.0, write = 0.0
+    /// The scale search split by what it scores: the attention block (q/k/v), the MLP (gate/up), single linears (down, o).
+    public var searchAttention = 0.0, searchMLP = 0.0, searchLinear = 0.0
 }
 
 /// One group's scale search: the chosen α and the block-output squared error (summed over the
@@ -63,6 +67,8 @@ public struct AWQGroupSearch: Sendable {
     public var ratio: Float
     public var loss: Double
     public var roundToNearestLoss: Double
+    /// Grid points scored (all of them with `exhaustiveGrid`).
+    public var evaluations = 0
 }
 
 /// The quantized graph and, for checks, every quantized linear as the pass produced it.
@@ -98,8 +104,13 @@ public struct AWQSummary: Sendable {
         var lines = [String(format: "wrote %@: AWQ 4-bit, group size %d (%.4f bits per quantized weight, %d weights), %d calibration windows (scale search scored on %d windows for q/k/v and %d tokens for the rest), %.1f s",
                             output, groupSize, bitsPerWeight, quantizedWeights, windows, searchWindows, searchTokens, seconds)]
         let t = timings
-        lines.append(String(format: "time: load %.1f s, capture %.1f s, scale search %.1f s, fold %.1f s, clip search %.1f s, quantize %.1f s, write %.1f s",
-                            t.load, t.capture, t.scaleSearch, t.fold, t.clipSearch, t.quantize, t.write))
+        lines.append(String(format: "time: load %.1f s, capture %.1f s, scale search %.1f s (attention %.1f, MLP %.1f, linears %.1f), fold %.1f s, clip search %.1f s, quantize %.1f s, write %.1f s",
+                            t.load, t.capture, t.scaleSearch, t.searchAttention, t.searchMLP, t.searchLinear, t.fold, t.clipSearch, t.quantize, t.write))
+        let scored = searches.flatMap { $0.values.map(\.evaluations) }
+        if !scored.isEmpty {
+            lines.append(String(format: "α grid: %.1f points scored per group on average (coarse-to-fine; --awq-full-grid scores every point)",
+                                Double(scored.reduce(0, +)) / Double(scored.count)))
+        }
         let keys = ["qkv", "o", "gate_up", "down"]
         let gains = keys.compactMap { key -> String? in
             let chosen = searches.compactMap { $0[key]?.loss }.reduce(0, +)
@@ -123,6 +134,7 @@ public struct AWQSummary: Sendable {
             ("search_tokens", .int(Int64(searchTokens))), ("seconds", .double(seconds)),
             ("timings", .object(JSONObject([
                 ("load", .double(t.load)), ("capture", .double(t.capture)), ("scale_search", .double(t.scaleSearch)),
+                ("search_attention", .double(t.searchAttention)), ("search_mlp", .double(t.searchMLP)), ("search_linear", .double(t.searchLinear)),
                 ("fold", .double(t.fold)), ("clip_search", .double(t.clipSearch)), ("quantize", .double(t.quantize)),
                 ("write", .double(t.write)),
             ]))),
@@ -218,6 +230,9 @@ public enum AWQQuantizer {
         let passTimings = pass.timings
         timings.capture = passTimings.capture
         timings.scaleSearch = passTimings.scaleSearch
+        timings.searchAttention = passTimings.searchAttention
+        timings.searchMLP = passTimings.searchMLP
+        timings.searchLinear = passTimings.searchLinear
         timings.fold = passTimings.fold
         timings.clipSearch = passTimings.clipSearch
         timings.quantize = passTimings.quantize

@@ -108,6 +108,22 @@ struct AWQEndToEndTests {
         #expect(rtn.linears["model.layers.1.mlp.down_proj.weight"] == expected)
     }
 
+    @Test("--awq-full-grid scores all 20 points per group; the default scores at most 9 and never beats the exhaustive loss")
+    func gridPlans() throws {
+        var full = AWQOptions(groupSize: 32, searchWindows: 3, searchTokens: 96)
+        full.exhaustiveGrid = true
+        let (exhaustive, _) = try Self.quantize(full)
+        let (fast, _) = try Self.quantize(AWQOptions(groupSize: 32, searchWindows: 3, searchTokens: 96))
+        for (a, b) in zip(exhaustive.searches, fast.searches) {
+            for (key, search) in a {
+                let other = try #require(b[key])
+                #expect(search.evaluations == 20 && other.evaluations <= 9)
+                #expect(search.loss <= other.loss * (1 + 1e-6))
+                #expect(search.roundToNearestLoss == other.roundToNearestLoss)
+            }
+        }
+    }
+
     @Test("token samples stride coprime to the window length, so they walk every position instead of the first token's")
     func coprimeStride() {
         #expect(AWQLayerPass.stride(128, windowLength: 512) == 129)

@@ -28,6 +28,9 @@ struct AWQFlags: ParsableArguments {
     var searchTokens: Int = 4096
     @Flag(name: .customLong("awq-duo-scaling"), help: "AWQ: AutoAWQ's duo scaling, s = mean|x|^α / mean|w|^(1−α), instead of the paper's mean|x|^α (SmolLM2 4-bit g64: PPL 26.93 vs 27.06, within the ±0.82 error; same cost).")
     var duoScaling = false
+    @Flag(name: .customLong("awq-full-grid"),
+          help: "AWQ: score every α grid point, as AutoAWQ does, instead of every 4th then ±2, ±1 around the best (9 of 20 points).")
+    var fullGrid = false
     @Flag(name: .customLong("awq-no-clip"), help: "AWQ: skip the weight-clipping search.")
     var noClip = false
     @Option(name: .customLong("awq-inputs"),
@@ -41,7 +44,9 @@ struct AWQFlags: ParsableArguments {
     }
 
     func options(bits: Int, groupSize: Int?, calibration: CalibrationOptions, force: Bool) -> AWQOptions {
-        AWQOptions(bits: bits, groupSize: groupSize, grid: grid, calibration: calibration, searchWindows: searchWindows,
-                   searchTokens: searchTokens, duoScaling: duoScaling, clip: !noClip, propagation: propagation, force: force)
+        var options = AWQOptions(bits: bits, groupSize: groupSize, grid: grid, calibration: calibration, searchWindows: searchWindows,
+                                 searchTokens: searchTokens, duoScaling: duoScaling, clip: !noClip, propagation: propagation, force: force)
+        options.exhaustiveGrid = fullGrid
+        return options
     }
 }

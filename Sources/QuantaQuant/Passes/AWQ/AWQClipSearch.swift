@@ -5,7 +5,8 @@ import QuantaCore
 /// row, input group), try max |w| shrunk by (1 − i/grid) for i < maxShrink·grid, clamp the group to
 /// ±that value, quantize, and keep the shrink whose partial outputs Σ_group x·w' over the sampled
 /// tokens are closest (mean squared error over tokens) to the unclipped float ones. Ties keep the
-/// smaller shrink (strict `<`, as the reference).
+/// smaller shrink (strict `<`, as the reference). The error is computed through each group's Gram
+/// matrix (see `AWQGramLoss`): the same quantity at an eighth of the work for 512 samples.
 public enum AWQClipSearch {
     public static let defaultGrid = 20
     public static let defaultMaxShrink: Float = 0.5
@@ -33,12 +34,15 @@ public enum AWQClipSearch {
                       let best = UnsafeMutablePointer<Float>(bitPattern: bp) else { return }
                 let x = UnsafeMutablePointer<Float>.allocate(capacity: n * groupSize)
                 let w = UnsafeMutablePointer<Float>.allocate(capacity: rows * groupSize)
-                let q = UnsafeMutablePointer<Float>.allocate(capacity: rows * groupSize)
-                let reference = UnsafeMutablePointer<Float>.allocate(capacity: n * rows)
-                let current = UnsafeMutablePointer<Float>.allocate(capacity: n * rows)
+                let delta = UnsafeMutablePointer<Float>.allocate(capacity: rows * groupSize)
+                let product = UnsafeMutablePointer<Float>.allocate(capacity: rows * groupSize)
+                let gram = UnsafeMutablePointer<Float>.allocate(capacity: groupSize * groupSize)
                 let peak = UnsafeMutablePointer<Float>.allocate(capacity: rows)
                 let minError = UnsafeMutablePointer<Float>.allocate(capacity: rows)
-                defer { x.deallocate(); w.deallocate(); q.deallocate(); reference.deallocate(); current.deallocate(); peak.deallocate(); minError.deallocate() }
+                defer {
+                    x.deallocate(); w.deallocate(); delta.deallocate(); product.deallocate(); gram.deallocate()
+                    peak.deallocate(); minError.deallocate()
+                }
                 for t in 0 ..< n { (x + t * groupSize).update(from: samples + t * columns + g * groupSize, count: groupSize) }
                 for r in 0 ..< rows {
                     (w + r * groupSize).update(from: weights + r * columns + g * groupSize, count: groupSize)
@@ -48,23 +52,28 @@ public enum AWQClipSearch {
                     best[r * groups + g] = m
                     minError[r] = 1e9
                 }
-                // reference[t, r] = Σ_i x[t, i] · w[r, i]
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(rows), Int32(groupSize), 1,
-                            x, Int32(groupSize), w, Int32(groupSize), 0, reference, Int32(rows))
+                // The reference's error, mean_t (x_t·q_r − x_t·w_r)², is δ_r·(XᵀX)·δ_rᵀ / n with δ = q − w
+                // (AWQGramLoss): the group's 64 × 64 Gram matrix once, then 64² per row and shrink
+                // instead of n · 64.
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(groupSize), Int32(groupSize), Int32(n), 1,
+                            x, Int32(groupSize), x, Int32(groupSize), 0, gram, Int32(groupSize))
+                let inverseCount = 1 / Float(max(n, 1))
                 for step in 0 ..< steps {
                     let shrink = 1 - Float(step) / Float(grid)
                     for r in 0 ..< rows {
                         let limit = peak[r] * shrink
-                        let src = w + r * groupSize, dst = q + r * groupSize
+                        let src = w + r * groupSize, dst = delta + r * groupSize
                         for i in 0 ..< groupSize { dst[i] = min(max(src[i], -limit), limit) }
                         AWQGroupQuantizer.fakeQuantizeGroup(dst, dst, count: groupSize)
+                        for i in 0 ..< groupSize { dst[i] -= src[i] }
                     }
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(rows), Int32(groupSize), 1,
-                                x, Int32(groupSize), q, Int32(groupSize), 0, current, Int32(rows))
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(groupSize), Int32(groupSize), 1,
+                                delta, Int32(groupSize), gram, Int32(groupSize), 0, product, Int32(groupSize))
                     for r in 0 ..< rows {
                         var sum: Float = 0
-                        for t in 0 ..< n { let d = current[t * rows + r] - reference[t * rows + r]; sum += d * d }
-                        let error = sum / Float(n)
+                        let dr = delta + r * groupSize, pr = product + r * groupSize
+                        for i in 0 ..< groupSize { sum += dr[i] * pr[i] }
+                        let error = sum * inverseCount
                         if error < minError[r] {
                             minError[r] = error
                             best[r * groups + g] = peak[r] * shrink

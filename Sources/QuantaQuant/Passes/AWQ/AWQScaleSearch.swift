@@ -92,6 +92,15 @@ public enum AWQScaleSearch {
         }
     }
 
+    /// target −= source over `count` values (split across cores).
+    public static func subtract(_ source: UnsafePointer<Float>, from target: UnsafeMutablePointer<Float>, count: Int) {
+        let sp = UInt(bitPattern: source), tp = UInt(bitPattern: target)
+        Parallel.forRanges(count, minimumPerTask: 1 << 16) { range in
+            guard let source = UnsafePointer<Float>(bitPattern: sp), let target = UnsafeMutablePointer<Float>(bitPattern: tp) else { return }
+            for i in range { target[i] -= source[i] }
+        }
+    }
+
     /// Σ (a − b)² over `count` values (f64 accumulation, split across cores).
     public static func squaredError(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Double {
         let pa = UInt(bitPattern: a), pb = UInt(bitPattern: b)
