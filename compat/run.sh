@@ -106,5 +106,13 @@ if [ -f "$root/compat/check_awq.py" ]; then
     && check "AWQ GEMM layout: independent dequantizer" "$python" "$root/compat/check_awq.py" "$quanta" "$work/awq" "$work/awq-check"
 fi
 
+# --- convert --dequantize (issue 16): plain bf16 checkpoints transformers loads, values = independent decoders ---
+deq=()
+[ -d "$work/awq" ] && deq+=("$work/awq")
+[ -d "$work/gptq/gptq-4bit-g64-actorder" ] && deq+=("$work/gptq/gptq-4bit-g64-actorder")
+[ -f "$work/ours-q4_k_m.gguf" ] && deq+=("$work/ours-q4_k_m.gguf")
+check "convert --dequantize (${#deq[@]} inputs) → bf16 safetensors: transformers loads it, linears = independent decoders" \
+  "$python" "$root/compat/check_dequantize.py" "$quanta" "$work/hf" "$work/dequantize" "${deq[@]}"
+
 echo "compat: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
