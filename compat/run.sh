@@ -20,6 +20,14 @@ near() { python3 -c "import sys; v=float('$1'.split()[0]); sys.exit(0 if abs(v-$
 "$bin/llama-tokenize" -m "$model" -f "$text" --ids --log-disable --no-parse-special 2>/dev/null | tail -1 > "$work/wiki-ids.txt"
 check "tokenizer.json (ours) = llama-tokenize, wikitext" "$python" "$root/compat/check_tokenizer.py" "$work/hf" "$model" "$text" "$bin/llama-tokenize"
 check "tokenizer.json (ours) = llama-tokenize, tinyshakespeare" "$python" "$root/compat/check_tokenizer.py" "$work/hf" "$model" "$root/data/tinyshakespeare.txt" "$bin/llama-tokenize"
+# quanta tokenize prints what llama-tokenize prints (issue 15): both output modes, the model and our HF directory.
+for src in "$model" "$work/hf"; do
+  for mode in "--ids" ""; do
+    "$bin/llama-tokenize" -m "$model" -f "$root/data/tinyshakespeare.txt" $mode --log-disable 2>/dev/null > "$work/llama-tokenize.out"
+    "$quanta" tokenize "$src" --text "$root/data/tinyshakespeare.txt" $mode > "$work/quanta-tokenize.out"
+    check "quanta tokenize $(basename "$src") ${mode:-(pieces)} = llama-tokenize, byte for byte" cmp "$work/llama-tokenize.out" "$work/quanta-tokenize.out"
+  done
+done
 check "transformers loads GGUF→HF, logits = transformers(gguf_file=)" "$python" "$root/compat/check_hf_from_gguf.py" "$work/hf" "$model" "$text" "$work/wiki-ids.txt"
 
 # --- HF → GGUF F32 → llama-perplexity ---

@@ -17,21 +17,22 @@ public enum TokenizerSource {
     /// The tokenizer at `path`: a directory holding tokenizer.json (and tokenizer_config.json), a
     /// tokenizer.json file (its directory's tokenizer_config.json is read too), or a GGUF file's
     /// `tokenizer.ggml.*` metadata (only the header is read; no tensor is mapped).
-    public static func load(path: String) throws -> BPETokenizer {
+    /// `role` names the path in errors ("--tokenizer", "model").
+    public static func load(path: String, role: String = "--tokenizer") throws -> BPETokenizer {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw KitError.invalidOption("--tokenizer \(path): no such file or directory")
+            throw KitError.invalidOption("\(role) \(path): no such file or directory")
         }
         if !isDirectory.boolValue && !path.hasSuffix(".json") {
             guard let tokenizer = try Evaluator.makeTokenizer(sideFiles: [], gguf: GGUFImport.decodeTokenizer(try GGUFFile(path: path))) else {
-                throw KitError.invalidOption("--tokenizer \(path): the file carries no tokenizer (no tokenizer.ggml.* metadata)")
+                throw KitError.invalidOption("\(role) \(path): the file carries no tokenizer (no tokenizer.ggml.* metadata)")
             }
             return tokenizer
         }
         let folder = isDirectory.boolValue ? path : (path as NSString).deletingLastPathComponent
         let jsonPath = isDirectory.boolValue ? (folder as NSString).appendingPathComponent("tokenizer.json") : path
         guard FileManager.default.fileExists(atPath: jsonPath) else {
-            throw KitError.invalidOption("--tokenizer \(path): the directory holds no tokenizer.json")
+            throw KitError.invalidOption("\(role) \(path): the directory holds no tokenizer.json")
         }
         var files = [SideFile(name: "tokenizer.json", contents: try bytes(jsonPath))]
         let configPath = (folder as NSString).appendingPathComponent("tokenizer_config.json")
@@ -39,14 +40,14 @@ public enum TokenizerSource {
             files.append(SideFile(name: "tokenizer_config.json", contents: try bytes(configPath)))
         }
         guard let tokenizer = try Evaluator.makeTokenizer(sideFiles: files, gguf: nil) else {
-            throw KitError.invalidOption("--tokenizer \(path): no tokenizer")   // unreachable: tokenizer.json is there
+            throw KitError.invalidOption("\(role) \(path): no tokenizer")   // unreachable: tokenizer.json is there
         }
         return tokenizer
     }
 
     private static func bytes(_ path: String) throws -> [UInt8] {
         do { return Array(try Data(contentsOf: URL(fileURLWithPath: path))) } catch {
-            throw KitError.invalidOption("--tokenizer: cannot read \(path): \(error.localizedDescription)")
+            throw KitError.invalidOption("cannot read \(path): \(error.localizedDescription)")
         }
     }
 

@@ -8,7 +8,7 @@ struct Quanta: ParsableCommand {
         commandName: "quanta",
         abstract: "Convert and quantize LLM checkpoints (GGUF, safetensors, PyTorch) and measure what quantization cost.",
         version: BuildInfo.versionLine,
-        subcommands: [Inspect.self, Convert.self, Diff.self, Eval.self, Quantize.self, Imatrix.self])
+        subcommands: [Inspect.self, Convert.self, Diff.self, Eval.self, Quantize.self, Imatrix.self, Tokenize.self])
 }
 
 /// Flags every subcommand shares.
