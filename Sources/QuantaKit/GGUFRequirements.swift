@@ -40,13 +40,16 @@ enum GGUFRequirements {
         let hint = "no tokenizer.ggml.* would be written; pass --no-tokenizer to write a GGUF without one"
         if let tokenizer = graph.tokenizer { return tokenizer }
         let place = sourceDescription(graph)
-        let converted: TokenizerData?
+        var converted: TokenizerData?
         do {
             converted = try TokenizerFiles.tokenizerData(from: graph.sideFiles)
         } catch {
             throw KitError.ggufNotLoadable("\(place): tokenizer.json cannot be converted (\(error)): \(hint)")
         }
-        if let converted { return converted }
+        if var data = converted {
+            try LlamaCppPreTokenizer.resolve(&data, sideFiles: graph.sideFiles, place: place)
+            return data
+        }
         let names = Set(graph.sideFiles.map(\.name))
         if names.contains("tokenizer.model") {
             throw KitError.ggufNotLoadable("\(place): tokenizer only as tokenizer.model (SentencePiece), which this build cannot convert: \(hint)")

@@ -187,16 +187,18 @@ public enum TokenizerFiles {
             chatTemplate = String(decoding: jinja.contents, as: UTF8.self)
         }
         return TokenizerData(
-            model: "gpt2", pre: try llamaCppPre(root["pre_tokenizer"]), tokens: tokens, tokenTypes: tokenTypes,
+            model: "gpt2", pre: llamaCppPre(root["pre_tokenizer"]), tokens: tokens, tokenTypes: tokenTypes,
             merges: merges, bosTokenID: tokenID("bos_token"), eosTokenID: tokenID("eos_token"),
             unknownTokenID: tokenID("unk_token"), paddingTokenID: tokenID("pad_token"),
             addBOS: config?["add_bos_token"]?.boolValue, addEOS: config?["add_eos_token"]?.boolValue,
             chatTemplate: chatTemplate)
     }
 
-    /// The llama.cpp `pre` name for a tokenizer.json pre-tokenizer. GPT-2's is "gpt-2"
-    /// (llama-vocab.cpp refuses "gpt2" as an unknown pre-tokenizer and will not load the model).
-    static func llamaCppPre(_ value: JSONValue?) throws -> String {
+    /// The llama.cpp `pre` name for a tokenizer.json pre-tokenizer, guessed from its structure, or nil
+    /// when the structure is none of those known here. GPT-2's is "gpt-2" (llama-vocab.cpp refuses
+    /// "gpt2" as an unknown pre-tokenizer and will not load the model). QuantaKit's
+    /// `LlamaCppPreTokenizer` asks llama.cpp's own hash table first and falls back to this.
+    static func llamaCppPre(_ value: JSONValue?) -> String? {
         guard let value else { return "gpt-2" }
         switch value["type"]?.stringValue {
         case "ByteLevel": return "gpt-2"
@@ -209,6 +211,6 @@ public enum TokenizerFiles {
             }
         default: break
         }
-        throw GraphError.unsupported("tokenizer.json: this pre_tokenizer has no llama.cpp pre-tokenizer equivalent known here")
+        return nil
     }
 }

@@ -1,8 +1,10 @@
 import Foundation
 
-/// FIPS 180-4 SHA-256, for comparing our outputs with the hashes fixture scripts recorded
-/// (hashlib.sha256). Test-only: the product never needs a cryptographic hash.
-struct SHA256 {
+/// FIPS 180-4 SHA-256 (= Python's hashlib.sha256). The product uses it to name a tokenizer's
+/// pre-tokenizer as llama.cpp's converter does (a hash of token ids) and tests to compare outputs
+/// with the hashes fixture scripts recorded. Written here rather than linking swift-crypto: on Linux
+/// that builds BoringSSL into the package, minutes of CI build time for one 60-line function.
+public struct SHA256 {
     private var state: [UInt32] = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]
     private var pending: [UInt8] = []
     private var length: UInt64 = 0
@@ -18,7 +20,9 @@ struct SHA256 {
         0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
     ]
 
-    mutating func update(_ bytes: UnsafeRawBufferPointer) {
+    public init() {}
+
+    public mutating func update(_ bytes: UnsafeRawBufferPointer) {
         length &+= UInt64(bytes.count)
         var offset = 0
         if !pending.isEmpty {
@@ -37,7 +41,7 @@ struct SHA256 {
         if offset < bytes.count { pending += bytes[offset...] }
     }
 
-    mutating func finish() -> String {
+    public mutating func finish() -> String {
         let bits = length &* 8
         var tail: [UInt8] = [0x80]
         while (pending.count + tail.count) % 64 != 56 { tail.append(0) }
@@ -70,13 +74,13 @@ struct SHA256 {
         state[4] &+= e; state[5] &+= f; state[6] &+= g; state[7] &+= h
     }
 
-    static func hex(_ bytes: UnsafeRawBufferPointer) -> String {
+    public static func hex(_ bytes: UnsafeRawBufferPointer) -> String {
         var hasher = SHA256()
         hasher.update(bytes)
         return hasher.finish()
     }
 
-    static func hex(file path: String) throws -> String {
+    public static func hex(file path: String) throws -> String {
         let data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
         return data.withUnsafeBytes { hex($0) }
     }
