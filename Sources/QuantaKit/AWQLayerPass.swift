@@ -275,9 +275,9 @@ final class AWQLayerPass {
         return { k in AWQScaleSearch.scales(activationMean: activationMean, weightMean: weightMean, ratio: Float(k) / Float(grid)) }
     }
 
-    /// The grid loop (`AWQGridPlan`): exhaustive with `--awq-full-grid`, coarse-to-fine otherwise.
+    /// The grid loop (`AWQGridPlan`): exhaustive (AutoAWQ's) by default, coarse-to-fine with `--awq-grid-stride`.
     func gridSearch(_ scalesFor: (Int) -> [Float], loss: ([Float]) -> Double) -> ([Float], AWQGroupSearch) {
-        let result = AWQGridPlan.search(grid: options.grid, exhaustive: options.exhaustiveGrid) { k in loss(scalesFor(k)) }
+        let result = AWQGridPlan.search(grid: options.grid, stride: options.gridStride) { k in loss(scalesFor(k)) }
         return (scalesFor(result.best), AWQGroupSearch(ratio: Float(result.best) / Float(options.grid), loss: result.loss,
                                                        roundToNearestLoss: result.scored[0] ?? .nan, evaluations: result.scored.count))
     }

@@ -29,8 +29,9 @@ public struct AWQOptions: Sendable {
     public var searchTokens: Int
     /// AutoAWQ's `duo_scaling`: s = mean|x|^α / mean|ŵ|^(1−α) instead of the paper's mean|x|^α.
     public var duoScaling: Bool
-    /// Score every grid point (AutoAWQ's loop) instead of the coarse-to-fine plan (`AWQGridPlan`).
-    public var exhaustiveGrid = false
+    /// 1: score every grid point (AutoAWQ's loop). S > 1: every S-th point, then ±S/2, …, ±1 around
+    /// the best (`AWQGridPlan`).
+    public var gridStride = 1
     public var clip: Bool
     public var propagation: Propagation
     public var force: Bool
@@ -67,7 +68,7 @@ public struct AWQGroupSearch: Sendable {
     public var ratio: Float
     public var loss: Double
     public var roundToNearestLoss: Double
-    /// Grid points scored (all of them with `exhaustiveGrid`).
+    /// Grid points scored (all of them with `gridStride` 1).
     public var evaluations = 0
 }
 
@@ -108,7 +109,7 @@ public struct AWQSummary: Sendable {
                             t.load, t.capture, t.scaleSearch, t.searchAttention, t.searchMLP, t.searchLinear, t.fold, t.clipSearch, t.quantize, t.write))
         let scored = searches.flatMap { $0.values.map(\.evaluations) }
         if !scored.isEmpty {
-            lines.append(String(format: "α grid: %.1f points scored per group on average (coarse-to-fine; --awq-full-grid scores every point)",
+            lines.append(String(format: "α grid: %.1f points scored per group on average",
                                 Double(scored.reduce(0, +)) / Double(scored.count)))
         }
         let keys = ["qkv", "o", "gate_up", "down"]

@@ -108,12 +108,12 @@ struct AWQEndToEndTests {
         #expect(rtn.linears["model.layers.1.mlp.down_proj.weight"] == expected)
     }
 
-    @Test("--awq-full-grid scores all 20 points per group; the default scores at most 9 and never beats the exhaustive loss")
+    @Test("the default scores all 20 grid points per group; --awq-grid-stride 4 at most 9 and never beats the exhaustive loss")
     func gridPlans() throws {
-        var full = AWQOptions(groupSize: 32, searchWindows: 3, searchTokens: 96)
-        full.exhaustiveGrid = true
-        let (exhaustive, _) = try Self.quantize(full)
-        let (fast, _) = try Self.quantize(AWQOptions(groupSize: 32, searchWindows: 3, searchTokens: 96))
+        let (exhaustive, _) = try Self.quantize(AWQOptions(groupSize: 32, searchWindows: 3, searchTokens: 96))
+        var coarse = AWQOptions(groupSize: 32, searchWindows: 3, searchTokens: 96)
+        coarse.gridStride = 4
+        let (fast, _) = try Self.quantize(coarse)
         for (a, b) in zip(exhaustive.searches, fast.searches) {
             for (key, search) in a {
                 let other = try #require(b[key])
