@@ -1,5 +1,6 @@
 import Foundation
 import QuantaCore
+import QuantaEngine
 import QuantaFormats
 import QuantaGraph
 
@@ -18,6 +19,8 @@ public struct ConvertOptions: Sendable {
     public var dequantize: Bool
     /// GGUF output without a tokenizer (`tokenizer.ggml.model = "none"`) instead of refusing one that has none.
     public var noTokenizer = false
+    /// Write even when the output's tokenizer does not tokenize as the source's (`TokenizerFidelity`).
+    public var skipTokenizerCheck = false
     /// Write NaN/±Inf input values as they are instead of refusing them (`--allow-nonfinite`).
     public var allowNonFinite = false
     var nonFinite: NonFinitePolicy { allowNonFinite ? .allow : .refuse }
@@ -73,6 +76,7 @@ public enum Converter {
         } else if let notice = options.packedNotice(for: graph) {
             notify(notice)
         }
+        if options.to != .gguf && !options.skipTokenizerCheck { try checkHuggingFaceTokenizer(graph) }
         let files: [String]
         switch options.to {
         case .safetensors:
@@ -82,7 +86,8 @@ public enum Converter {
                                                 nonFinite: options.nonFinite)
         case .gguf:
             files = try GGUFExport.write(graph, to: output, outType: options.outType, force: options.force,
-                                         noTokenizer: options.noTokenizer, nonFinite: options.nonFinite)
+                                         noTokenizer: options.noTokenizer, skipTokenizerCheck: options.skipTokenizerCheck,
+                                         nonFinite: options.nonFinite)
         case .pytorch:
             try dequantizeGGML(&graph, to: options.dtype ?? .f32)
             files = try HuggingFaceExport.write(graph, to: output, weights: .pytorch, maxShardSize: options.maxShardSize,
@@ -91,6 +96,22 @@ public enum Converter {
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         let bytes = outputBytes(output)
         return ConvertSummary(output: output, files: files, tensorCount: graph.tensors.count, bytesWritten: bytes, seconds: seconds)
+    }
+
+    /// A GGUF's vocabulary written as tokenizer.json must tokenize there (Hugging Face's rules) as
+    /// llama.cpp tokenizes it in the GGUF. The same files the writer makes are built and checked first.
+    static func checkHuggingFaceTokenizer(_ graph: ModelGraph) throws {
+        guard let data = graph.tokenizer, !graph.sideFiles.contains(where: { $0.name == "tokenizer.json" }) else { return }
+        let files = try TokenizerFiles.huggingFaceFiles(data, contextLength: graph.hyperparameters?.contextLength)
+        guard let output = try Evaluator.makeTokenizer(sideFiles: files, gguf: nil) else { return }
+        let source: BPETokenizer
+        do {
+            source = try BPETokenizer.fromGGUFMetadata(data)
+        } catch {
+            throw KitError.tokenizerMismatch("tokenizer check: \(graph.source)'s vocabulary cannot be run here as llama.cpp runs it (\(error)), so the tokenizer.json written from it cannot be checked; nothing was written (--skip-tokenizer-check writes anyway)")
+        }
+        try TokenizerFidelity.check(source: source, sourceName: "\(graph.source)'s vocabulary (llama.cpp's rules)",
+                                    output: output, outputName: "the tokenizer.json written from it (Hugging Face's rules)")
     }
 
     /// `--to gguf --outtype q4_k_m` (any llama-quantize mix): `GGUFQuantizer` without calibration.
@@ -102,6 +123,7 @@ public enum Converter {
         var quantize = GGUFQuantizeOptions(mix: MixOptions(fileType: mix))
         quantize.force = options.force
         quantize.noTokenizer = options.noTokenizer
+        quantize.skipTokenizerCheck = options.skipTokenizerCheck
         let summary = try GGUFQuantizer.quantize(input: input, output: output, options: quantize, notify: notify)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         return ConvertSummary(output: output, files: [(output as NSString).lastPathComponent], tensorCount: summary.tensorTypes.count,

@@ -57,11 +57,12 @@ public enum GGUFOutType: String, Sendable, CaseIterable {
 /// (NaN/±Inf per `nonFinite`; overflowing casts and non-finite block scales always refused).
 public enum GGUFExport {
     public static func write(_ graph: ModelGraph, to output: String, outType: GGUFOutType, force: Bool,
-                             noTokenizer: Bool = false, nonFinite: NonFinitePolicy = .refuse) throws -> [String] {
+                             noTokenizer: Bool = false, skipTokenizerCheck: Bool = false,
+                             nonFinite: NonFinitePolicy = .refuse) throws -> [String] {
         try GGUFRequirements.checkArchitecture(graph)
         var writer = GGUFWriter()
         let plan = try planTensors(graph, outType: outType, nonFinite: nonFinite)
-        for entry in try metadata(graph, fileType: dominantFileType(plan), noTokenizer: noTokenizer) {
+        for entry in try metadata(graph, fileType: dominantFileType(plan), noTokenizer: noTokenizer, skipTokenizerCheck: skipTokenizerCheck) {
             try writer.addMetadata(entry.key, entry.value)
         }
         for item in plan { try writer.addTensor(name: item.name, type: item.type, shape: item.shape, data: item.data) }
@@ -234,7 +235,8 @@ public enum GGUFExport {
     /// Key/values: the source GGUF's (file type updated) or llama.cpp's keys built from the config,
     /// with the tokenizer as `tokenizer.ggml.*` — or, with `noTokenizer`, only
     /// `tokenizer.ggml.model = "none"`, llama.cpp's marker for a model without a vocabulary.
-    static func metadata(_ graph: ModelGraph, fileType: UInt32, noTokenizer: Bool = false) throws -> [(key: String, value: GGUFValue)] {
+    static func metadata(_ graph: ModelGraph, fileType: UInt32, noTokenizer: Bool = false,
+                         skipTokenizerCheck: Bool = false) throws -> [(key: String, value: GGUFValue)] {
         if var carried = graph.ggufMetadata {
             try GGUFRequirements.checkCarriedTokenizer(graph, carried, noTokenizer: noTokenizer)
             if let index = carried.firstIndex(where: { $0.key == "general.file_type" }) {
@@ -286,7 +288,7 @@ public enum GGUFExport {
         }
         kv.append(("general.quantization_version", .uint32(2)))
         // HF directories carry their tokenizer as files; convert it only now that GGUF needs it.
-        if let tokenizer = try GGUFRequirements.tokenizer(for: graph, noTokenizer: noTokenizer) {
+        if let tokenizer = try GGUFRequirements.tokenizer(for: graph, noTokenizer: noTokenizer, skipCheck: skipTokenizerCheck) {
             kv += tokenizerMetadata(tokenizer)
         } else {
             kv.append(("tokenizer.ggml.model", .string(GGUFRequirements.noVocabularyModel)))

@@ -1,5 +1,6 @@
 import Foundation
 import QuantaCore
+import QuantaEngine
 import QuantaFormats
 import QuantaGraph
 
@@ -35,7 +36,8 @@ enum GGUFRequirements {
 
     /// The tokenizer to write for a graph built from Hugging Face files, or nil with `noTokenizer`.
     /// Throws, saying what is missing, when there is none this build can convert.
-    static func tokenizer(for graph: ModelGraph, noTokenizer: Bool) throws -> TokenizerData? {
+    /// Unless `skipCheck`, the converted vocabulary must tokenize as tokenizer.json does (`TokenizerFidelity`).
+    static func tokenizer(for graph: ModelGraph, noTokenizer: Bool, skipCheck: Bool = false) throws -> TokenizerData? {
         if noTokenizer { return nil }
         let hint = "no tokenizer.ggml.* would be written; pass --no-tokenizer to write a GGUF without one"
         if let tokenizer = graph.tokenizer { return tokenizer }
@@ -48,6 +50,7 @@ enum GGUFRequirements {
         }
         if var data = converted {
             try LlamaCppPreTokenizer.resolve(&data, sideFiles: graph.sideFiles, place: place)
+            if !skipCheck { try checkFidelity(data, graph: graph, place: place) }
             return data
         }
         let names = Set(graph.sideFiles.map(\.name))
@@ -58,6 +61,25 @@ enum GGUFRequirements {
             throw KitError.ggufNotLoadable("\(place): tokenizer only as vocab.json/merges.txt (no tokenizer.json), which this build cannot convert: \(hint)")
         }
         throw KitError.ggufNotLoadable("\(place) has no tokenizer (no tokenizer.json or tokenizer.model): \(hint)")
+    }
+
+    /// tokenizer.json (Hugging Face's rules) against the GGUF vocabulary as llama.cpp will run it.
+    static func checkFidelity(_ data: TokenizerData, graph: ModelGraph, place: String) throws {
+        let made: BPETokenizer?
+        do {
+            made = try Evaluator.makeTokenizer(sideFiles: graph.sideFiles, gguf: nil)
+        } catch {
+            throw KitError.tokenizerMismatch("tokenizer check: tokenizer.json of \(place) cannot be run here (\(error)), so the GGUF vocabulary made from it cannot be checked; nothing was written (--skip-tokenizer-check writes anyway)")
+        }
+        guard let source = made else { return }
+        let output: BPETokenizer
+        do {
+            output = try BPETokenizer.fromGGUFMetadata(data)
+        } catch {
+            throw KitError.tokenizerMismatch("tokenizer check: \(place)'s GGUF vocabulary (pre-tokenizer '\(data.pre ?? "none")') cannot be run here as llama.cpp runs it (\(error)), so its ids cannot be checked against tokenizer.json; nothing was written (--skip-tokenizer-check writes anyway)")
+        }
+        try TokenizerFidelity.check(source: source, sourceName: "tokenizer.json of \(place)", output: output,
+                                    outputName: "the GGUF vocabulary (llama.cpp's rules, pre '\(data.pre ?? "none")')")
     }
 
     /// Whether carried GGUF metadata holds a vocabulary llama.cpp reads.

@@ -10,6 +10,8 @@ public enum KitError: Error, CustomStringConvertible, Sendable {
     case ggufNotLoadable(String)
     /// A tensor the requested type cannot hold (a block scale that is not finite).
     case cannotQuantize(tensor: String, type: String, reason: String)
+    /// The output's tokenizer, run as its consumer runs it, gives other ids than the source's.
+    case tokenizerMismatch(String)
 
     public var description: String {
         switch self {
@@ -23,6 +25,8 @@ public enum KitError: Error, CustomStringConvertible, Sendable {
             return message
         case let .cannotQuantize(tensor, type, reason):
             return "cannot quantize tensor '\(tensor)' to \(type): \(reason)"
+        case let .tokenizerMismatch(message):
+            return message
         }
     }
 }

@@ -11,6 +11,8 @@ public struct GGUFQuantizeOptions: Sendable {
     public var force = false
     /// GGUF output without a tokenizer (non-GGUF inputs only, as `convert --no-tokenizer`).
     public var noTokenizer = false
+    /// Write even when the converted tokenizer does not tokenize as the source's (`TokenizerFidelity`).
+    public var skipTokenizerCheck = false
     /// Blocks computed elsewhere (a calibrated solver), by GGUF tensor name: written instead of
     /// quantizing that tensor here. Each must be exactly the chosen type's bytes for the tensor.
     public var precomputed: [String: (type: GGMLType, data: GGUFTensorData)] = [:]
@@ -162,7 +164,8 @@ public enum GGUFQuantizer {
         let graph = try ModelLoader.load(path: input)
         try GGUFRequirements.checkArchitecture(graph)
         let plan = try GGUFExport.planTensors(graph, outType: .auto)
-        let metadata = try GGUFExport.metadata(graph, fileType: options.mix.fileType.rawValue, noTokenizer: options.noTokenizer)
+        let metadata = try GGUFExport.metadata(graph, fileType: options.mix.fileType.rawValue, noTokenizer: options.noTokenizer,
+                                               skipTokenizerCheck: options.skipTokenizerCheck)
         let sources = try plan.map { item in
             let tensor = item.source, order = item.order
             // Float tensors that stay (norms) are written as F32, as convert_hf_to_gguf.py does.

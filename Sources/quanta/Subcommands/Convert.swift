@@ -55,6 +55,10 @@ struct Convert: ParsableCommand {
           help: "GGUF output: write it without a tokenizer (tokenizer.ggml.model = \"none\") instead of refusing a model whose tokenizer is missing or cannot be converted.")
     var noTokenizer = false
 
+    @Flag(name: .customLong("skip-tokenizer-check"),
+          help: "Write even when the output's tokenizer, run as its consumer runs it (llama.cpp for GGUF, Hugging Face tokenizers for tokenizer.json), tokenizes the probe text differently from the source's.")
+    var skipTokenizerCheck = false
+
     @Flag(name: .customLong("allow-nonfinite"),
           help: "Write NaN/Inf weights as they are instead of refusing them (a block-quantized --outtype still cannot hold them).")
     var allowNonFinite = false
@@ -82,6 +86,7 @@ struct Convert: ParsableCommand {
                                      maxShardSize: maxShardSize?.bytes ?? 5_000_000_000, force: force, outType: outtype,
                                      dequantize: dequantize)
         options.noTokenizer = noTokenizer
+        options.skipTokenizerCheck = skipTokenizerCheck
         options.allowNonFinite = allowNonFinite
         let summary = try Converter.convert(input: input, output: outputPath, options: options, notify: output.note)
         print(output.json ? summary.json() : summary.text())
