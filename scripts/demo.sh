@@ -32,7 +32,7 @@ took[q4_k_m]=$(seconds "$quanta" convert --quiet --to gguf --outtype q4_k_m "$ou
 # Every quantization method of `quanta quantize`, each with the demo's smaller calibration set (the
 # defaults are 128 windows; fewer keep the demo within a few minutes on 2 cores, at a small cost in
 # PPL — docs/quantization.md has the full-calibration figures). A failing method fails the demo.
-calib_windows=16 awq_windows=8 awq_search=(--awq-search-windows 4 --awq-search-tokens 2048)
+calib_windows=16 awq_windows=8 awq_search=(--awq-grid 10 --awq-search-windows 4 --awq-search-tokens 2048)
 [ "$full" = 1 ] && calib_windows=128 awq_windows=128 awq_search=()
 methods=(nf4 int8 gptq awq)
 for m in "${methods[@]}"; do
@@ -40,8 +40,8 @@ for m in "${methods[@]}"; do
   case $m in
     # GPTQ's defaults are its best measured settings (group-aware order, --mse 2 --mse-importance).
     gptq) extra=(--bits 4 --group-size 64 --calib-samples "$calib_windows");;
-    # AWQ's scale search scores 9 of its 20 grid points (coarse to fine) on 8 windows / 4096 tokens by
-    # default; the demo halves the windows and tokens (its cost is that search, not the number of windows).
+    # AWQ's scale search scores 20 grid points on 8 windows / 4096 tokens by default; the demo halves
+    # all three (its cost is that search, not the number of windows).
     awq) extra=(--bits 4 --group-size 64 --calib-samples "$awq_windows" "${awq_search[@]}");;
   esac
   step "quantize --method $m ${extra[*]}"
@@ -86,6 +86,6 @@ if [ "$full" = 1 ]; then
   echo "GPTQ and AWQ at their defaults (128 calibration windows of 512 tokens)."
 else
   echo "Reduced for time: GPTQ calibrated on $calib_windows and AWQ on $awq_windows windows of 512 tokens (defaults: 128),"
-  echo "AWQ scoring its scale search on 4 windows / 2048 tokens (defaults: 8 / 4096), $chunks chunks scored."
+  echo "AWQ searching 10 grid points on 4 windows / 2048 tokens (defaults: 20 on 8 / 4096), $chunks chunks scored."
   echo "The shared protocol at full calibration: DEMO_FULL=1 make demo."
 fi
