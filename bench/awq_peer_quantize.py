@@ -190,27 +190,13 @@ parser.add_argument("--dtype", default="auto",
                     help="GPTQModel.load dtype (default auto: GPTQModel's own choice; e.g. float32)")
 args = parser.parse_args()
 
-MASK = (1 << 64) - 1
-
-
-def splitmix64(seed: int):
-    state = seed
-    while True:
-        state = (state + 0x9E3779B97F4A7C15) & MASK
-        z = state
-        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK
-        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK
-        yield z ^ (z >> 31)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from quanta_windows import draw_windows  # noqa: E402
 
 
 def windows_of(tokenizer):
-    tokens = tokenizer(open(args.calib_text, encoding="utf-8").read(), add_special_tokens=False)["input_ids"]
-    generator = splitmix64(args.seed)
-    windows = []
-    for _ in range(args.samples):
-        s = next(generator) % (len(tokens) - args.seqlen - 1)
-        windows.append(tokens[s:s + args.seqlen])
-    return tokens, windows
+    windows, count = draw_windows(tokenizer, args.calib_text, args.samples, args.seqlen, args.seed)
+    return count, windows
 
 
 settings = {"peer": args.peer, "bits": args.bits, "group_size": args.group_size, "symmetric": False,
@@ -278,4 +264,4 @@ else:
 
 print(json.dumps({"seconds": done - loaded, "quantize_seconds": quantized - loaded, "save_seconds": done - quantized,
                   "load_seconds": loaded - start, "threads": torch.get_num_threads(), **settings,
-                  "calibration_tokens": len(tokens)}))
+                  "calibration_text_tokens": tokens}))

@@ -12,6 +12,7 @@ Prints one JSON line: seconds (quantize + save), load_seconds, the settings.
 import argparse
 import json
 import os
+import sys
 import time
 
 start = time.time()
@@ -37,26 +38,11 @@ parser.add_argument("--mse", type=float, default=0.0, help="range search norm (Q
 args = parser.parse_args()
 torch.set_num_threads(os.cpu_count() or 2)
 
-MASK = (1 << 64) - 1
-
-
-def splitmix64(seed: int):
-    state = seed
-    while True:
-        state = (state + 0x9E3779B97F4A7C15) & MASK
-        z = state
-        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK
-        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK
-        yield z ^ (z >> 31)
-
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from quanta_windows import draw_windows  # noqa: E402
 
 tokenizer = AutoTokenizer.from_pretrained(args.hf_dir)
-tokens = tokenizer(open(args.calib_text, encoding="utf-8").read(), add_special_tokens=False)["input_ids"]
-generator = splitmix64(args.seed)
-windows = []
-for _ in range(args.samples):
-    s = next(generator) % (len(tokens) - args.seqlen - 1)
-    windows.append(tokens[s:s + args.seqlen])
+windows, _ = draw_windows(tokenizer, args.calib_text, args.samples, args.seqlen, args.seed)
 calibration = [{"input_ids": w, "attention_mask": [1] * len(w)} for w in windows]
 
 config = QuantizeConfig(bits=args.bits, group_size=args.group_size, sym=True, desc_act=args.desc_act,

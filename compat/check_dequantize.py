@@ -23,8 +23,6 @@ import sys
 
 import numpy as np
 import torch
-from gguf import GGUFReader
-from gguf.quants import dequantize as gguf_dequantize
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -32,7 +30,7 @@ sys.path.insert(0, os.path.join(ROOT, "fixtures", "tools"))
 sys.path.insert(0, os.path.join(ROOT, "compat"))
 import awq_dequant  # noqa: E402
 from gptq_dequant import dequantize_dir as gptq_dequantize_dir  # noqa: E402
-from quanta_weights import GGUF_TO_HF, Checks, unpermute  # noqa: E402
+from quanta_weights import Checks, gguf_decoder_linears  # noqa: E402
 
 check = Checks()
 
@@ -40,19 +38,7 @@ check = Checks()
 def independent(source: str, heads: int, kv_heads: int) -> dict:
     """{"model.layers.N.<module>.weight": float32 [out, in]} decoded without Quanta."""
     if source.endswith(".gguf"):
-        out = {}
-        for t in GGUFReader(source).tensors:
-            parts = t.name.split(".")
-            if len(parts) != 4 or parts[0] != "blk" or parts[2] not in GGUF_TO_HF or parts[3] != "weight":
-                continue
-            w = np.asarray(gguf_dequantize(t.data, t.tensor_type), dtype=np.float32)
-            w = w.reshape([int(x) for x in reversed(t.shape)])
-            if parts[2] == "attn_q":
-                w = unpermute(w, heads)
-            elif parts[2] == "attn_k":
-                w = unpermute(w, kv_heads)
-            out[f"model.layers.{parts[1]}.{GGUF_TO_HF[parts[2]]}.weight"] = w
-        return out
+        return gguf_decoder_linears(source, heads, kv_heads)
     with open(os.path.join(source, "config.json")) as f:
         method = json.load(f)["quantization_config"]["quant_method"]
     if method == "gptq":

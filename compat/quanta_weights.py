@@ -9,6 +9,7 @@ import sys
 
 import numpy as np
 from gguf import GGUFReader
+from gguf.quants import dequantize as gguf_dequantize
 
 GGUF_TO_HF = {"attn_q": "self_attn.q_proj", "attn_k": "self_attn.k_proj", "attn_v": "self_attn.v_proj",
               "attn_output": "self_attn.o_proj", "ffn_gate": "mlp.gate_proj", "ffn_up": "mlp.up_proj",
@@ -21,22 +22,29 @@ def unpermute(w: np.ndarray, n_head: int) -> np.ndarray:
     return w.reshape(n_head, rows // n_head // 2, 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
 
 
-def dequantized_linears(quanta: str, directory: str, gguf_path: str, heads: int, kv_heads: int) -> dict:
-    """Quanta's dequantized linears of `directory`, via an f32 GGUF written at `gguf_path`."""
-    subprocess.run([quanta, "convert", "--quiet", "--force", "--to", "gguf", "--outtype", "f32", directory, gguf_path],
-                   check=True, stdout=subprocess.DEVNULL)
+def gguf_decoder_linears(gguf_path: str, heads: int, kv_heads: int) -> dict:
+    """{"model.layers.N.<module>.weight": float32 [out, in]} of a GGUF's decoder linears, decoded by gguf-py
+    (any tensor type), with llama.cpp's Q/K row interleave undone."""
     out = {}
     for t in GGUFReader(gguf_path).tensors:
         parts = t.name.split(".")
         if len(parts) != 4 or parts[0] != "blk" or parts[2] not in GGUF_TO_HF or parts[3] != "weight":
             continue
-        w = np.array(t.data, dtype=np.float32).reshape([int(x) for x in reversed(t.shape)])
+        w = np.asarray(gguf_dequantize(t.data, t.tensor_type), dtype=np.float32)
+        w = w.reshape([int(x) for x in reversed(t.shape)])
         if parts[2] == "attn_q":
             w = unpermute(w, heads)
         elif parts[2] == "attn_k":
             w = unpermute(w, kv_heads)
         out[f"model.layers.{parts[1]}.{GGUF_TO_HF[parts[2]]}.weight"] = w
     return out
+
+
+def dequantized_linears(quanta: str, directory: str, gguf_path: str, heads: int, kv_heads: int) -> dict:
+    """Quanta's dequantized linears of `directory`, via an f32 GGUF written at `gguf_path`."""
+    subprocess.run([quanta, "convert", "--quiet", "--force", "--to", "gguf", "--outtype", "f32", directory, gguf_path],
+                   check=True, stdout=subprocess.DEVNULL)
+    return gguf_decoder_linears(gguf_path, heads, kv_heads)
 
 
 class Checks:
