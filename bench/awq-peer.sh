@@ -68,33 +68,10 @@ if [ ! -x /usr/bin/time ]; then
 fi
 
 # --- the peer's venv (made once) -----------------------------------------------------------------
-if ! "$VENV/bin/python" -c 'import gptqmodel; assert gptqmodel.__version__ == "7.7.0"' >/dev/null 2>&1; then
-    echo "installing gptqmodel 7.7.0 into $VENV (once; CPU build) …"
-    "$PYTHON" -m venv "$VENV"
-    "$VENV/bin/pip" install -q -U pip setuptools wheel
-    BUILD_CUDA_EXT=0 "$VENV/bin/pip" install -q --no-build-isolation gptqmodel==7.7.0
-fi
+source "$HERE/lib-peer.sh"
+lp_gptqmodel_venv "$VENV"
 export GPTQMODEL_CPU_WORKERS=$CORES
-
-# --- the input: SmolLM2 as an f32 HF directory, made once ------------------------------------------
-HF=$OUT/smollm2-f32
-if [ ! -f "$HF/.complete" ]; then
-    rm -rf "$HF"
-    "$QUANTA" convert --quiet --from gguf --to safetensors --dtype f32 "$MODEL" "$HF"
-    touch "$HF/.complete"
-fi
-
-wait_quiet() {
-    local waited=0
-    while awk -v max="$BENCH_MAX_LOAD" '{exit !($1 >= max)}' /proc/loadavg && [ "$waited" -lt "$BENCH_LOAD_WAIT" ]; do
-        sleep 10; waited=$((waited + 10))
-    done
-    echo "load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
-}
-# wall seconds and peak RSS (MB) of a /usr/bin/time -v log
-wall() { awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; print s}' "$1"; }
-rss() { awk -F': ' '/Maximum resident set size/ {printf "%.0f", $2/1024}' "$1"; }
-ppl() { "$QUANTA" eval --quiet "$1" --text "$TEXT" --ctx 512 --chunks 40 --json | "$PYTHON" -c 'import json,sys; print("%.4f" % json.load(sys.stdin)["ppl"])'; }
+HF=$(lp_hf_input)
 
 TAG=n$SAMPLES
 Q_OUT=$OUT/quanta-$TAG P_OUT=$OUT/peer-$TAG

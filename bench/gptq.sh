@@ -56,34 +56,11 @@ if [ ! -x /usr/bin/time ]; then
     fi
 fi
 
-# --- GPTQModel's venv (made once) ----------------------------------------------------------------
-if ! "$VENV/bin/python" -c 'import gptqmodel; assert gptqmodel.__version__ == "7.7.0"' 2>/dev/null; then
-    echo "installing gptqmodel 7.7.0 into $VENV (once; CPU build) …"
-    "$PYTHON" -m venv "$VENV"
-    "$VENV/bin/pip" install -q -U pip setuptools wheel
-    BUILD_CUDA_EXT=0 "$VENV/bin/pip" install -q --no-build-isolation gptqmodel==7.7.0
-fi
+# --- GPTQModel's venv and the f32 input, made once (bench/lib-peer.sh) ----------------------------
+source "$HERE/lib-peer.sh"
+lp_gptqmodel_venv "$VENV"
 export GPTQMODEL_CPU_WORKERS=$CORES
-
-# --- the input: SmolLM2 as an f32 HF directory, made once ------------------------------------------
-HF=$OUT/smollm2-f32
-if [ ! -f "$HF/.complete" ]; then
-    rm -rf "$HF"
-    "$QUANTA" convert --quiet --from gguf --to safetensors --dtype f32 "$MODEL" "$HF"
-    touch "$HF/.complete"
-fi
-
-wait_quiet() {
-    local waited=0
-    while awk -v max="$BENCH_MAX_LOAD" '{exit !($1 >= max)}' /proc/loadavg && [ "$waited" -lt "$BENCH_LOAD_WAIT" ]; do
-        sleep 10; waited=$((waited + 10))
-    done
-    echo "load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
-}
-# wall seconds and peak RSS (MB) of a /usr/bin/time -v log
-wall() { awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; print s}' "$1"; }
-rss() { awk -F': ' '/Maximum resident set size/ {printf "%.0f", $2/1024}' "$1"; }
-ppl() { "$QUANTA" eval --quiet "$1" --text "$TEXT" --ctx 512 --chunks 40 --json | "$PYTHON" -c 'import json,sys; print("%.4f" % json.load(sys.stdin)["ppl"])'; }
+HF=$(lp_hf_input)
 
 echo "date:     $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "machine:  $CORES cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(awk '/MemTotal/ {printf "%.1f GiB RAM", $2/1048576}' /proc/meminfo)"
