@@ -35,6 +35,8 @@ public struct AWQOptions: Sendable {
     public var clip: Bool
     public var propagation: Propagation
     public var force: Bool
+    /// Write even when the tokenizer.json made from a GGUF's vocabulary does not tokenize as it (`TokenizerFidelity`).
+    public var skipTokenizerCheck = false
     /// Write NaN/±Inf values of the tensors that stay in float as they are (`--allow-nonfinite`);
     /// a quantized linear can never hold them.
     public var allowNonFinite = false
@@ -171,6 +173,7 @@ public enum AWQQuantizer {
         let graph = try ModelLoader.load(path: input)
         var result = try quantize(graph: graph, options: options)
         let writeStart = DispatchTime.now().uptimeNanoseconds
+        if !options.skipTokenizerCheck { try Converter.checkHuggingFaceTokenizer(result.graph) }
         _ = try SafetensorsExport.write(result.graph, to: output, maxShardSize: 5_000_000_000, force: options.force,
                                         nonFinite: options.allowNonFinite ? .allow : .refuse)
         let end = DispatchTime.now().uptimeNanoseconds

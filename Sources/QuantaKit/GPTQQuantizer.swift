@@ -19,6 +19,8 @@ public struct GPTQOptions: Sendable {
     public var calibration: CalibrationOptions
     public var maxShardSize: Int
     public var force: Bool
+    /// Write even when the tokenizer.json made from a GGUF's vocabulary does not tokenize as it (`TokenizerFidelity`).
+    public var skipTokenizerCheck = false
     /// When set, each quantized linear is packed as soon as it is solved and its components are
     /// appended to a scratch file in this folder (mapped back for the writer), so memory does not
     /// grow with the model; `GPTQResult.linears` then stays empty. `quantize(input:output:)` sets it
@@ -163,6 +165,7 @@ public enum GPTQQuantizer {
         var result = try quantize(graph: graph, options: options)
         // transformers' save_pretrained marks its files so; some loaders check it.
         if result.graph.metadata.isEmpty { result.graph.metadata = [("format", "pt")] }
+        if !options.skipTokenizerCheck { try Converter.checkHuggingFaceTokenizer(result.graph) }
         _ = try SafetensorsExport.write(result.graph, to: output, maxShardSize: options.maxShardSize, force: options.force,
                                         nonFinite: options.allowNonFinite ? .allow : .refuse)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9

@@ -30,6 +30,8 @@ public struct QuantizeOptions: Sendable {
     public var int8Threshold: Double
     public var maxShardSize: Int
     public var force: Bool
+    /// Write even when the tokenizer.json made from a GGUF's vocabulary does not tokenize as it (`TokenizerFidelity`).
+    public var skipTokenizerCheck = false
     /// Write NaN/±Inf values of the tensors that stay in float as they are (`--allow-nonfinite`);
     /// a quantized linear can never hold them.
     public var allowNonFinite = false
@@ -104,6 +106,7 @@ public enum Quantizer {
         }
         // The safetensors metadata transformers' save_pretrained writes (and nothing carried from the source).
         graph.metadata = [("format", "pt")]
+        if !options.skipTokenizerCheck { try Converter.checkHuggingFaceTokenizer(graph) }
         let files = try SafetensorsExport.write(graph, to: output, maxShardSize: options.maxShardSize, force: options.force,
                                                 nonFinite: options.allowNonFinite ? .allow : .refuse)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9

@@ -74,4 +74,12 @@ struct TokenizerFidelityTests {
         let gguf = ModelGraph(architecture: .llama, tokenizer: data, nodes: [], source: "smol.gguf")
         try Converter.checkHuggingFaceTokenizer(gguf)
     }
+
+    @Test("GGUF → tokenizer.json: a vocabulary whose pre-tokenizer has no tokenizer.json form here is refused before writing, naming it (every HF writer runs the check: convert, nf4/int8, GPTQ, AWQ)")
+    func unrunnableGGUFVocabulary() throws {
+        var data = try #require(try TokenizerFiles.tokenizerData(from: try Self.smolFiles()))
+        data.pre = "deepseek-llm"
+        let graph = ModelGraph(architecture: .llama, tokenizer: data, nodes: [], source: "x.gguf")
+        #expect { try Converter.checkHuggingFaceTokenizer(graph) } throws: { error in "\(error)".contains("'deepseek-llm'") }
+    }
 }

@@ -34,9 +34,6 @@ struct GGUFFlags: ParsableArguments {
     var outputTensorType: GGMLTypeArgument?
     @Option(name: .customLong("token-embedding-type"), help: "GGUF: the type of token_embd.weight.")
     var tokenEmbeddingType: GGMLTypeArgument?
-    @Flag(name: .customLong("skip-tokenizer-check"),
-          help: "GGUF from a Hugging Face directory: write even when the converted vocabulary, run as llama.cpp runs it, tokenizes the probe text differently from tokenizer.json.")
-    var skipTokenizerCheck = false
     @Flag(name: .customLong("leave-output-tensor"), help: "GGUF: keep output.weight as it is.")
     var leaveOutputTensor = false
     @Option(name: .customLong("tensor-type"), help: "GGUF: REGEX=TYPE, the type of every tensor whose name the pattern is found in (first match wins; repeatable), e.g. attn_v=q8_0.")
@@ -56,6 +53,7 @@ struct GGUFFlags: ParsableArguments {
 /// What `quanta quantize --method gguf` runs.
 enum GGUFCommand {
     static func run(flags: GGUFFlags, calib: String?, tokenizer: String?, input: String, output: String, force: Bool,
+                    skipTokenizerCheck: Bool = false,
                     json: Bool, note: (String) -> Void, calibration: CalibrationOptions? = nil, damp: Double = 0.01) throws {
         guard let fileType = flags.type else {
             throw ValidationError("--method gguf needs --type (\(LlamaFileType.names))")
@@ -63,7 +61,7 @@ enum GGUFCommand {
         if flags.imatrix != nil && calib != nil { throw ValidationError("give --imatrix or --calib, not both") }
         var options = GGUFQuantizeOptions(mix: try flags.mixOptions(fileType))
         options.force = force
-        options.skipTokenizerCheck = flags.skipTokenizerCheck
+        options.skipTokenizerCheck = skipTokenizerCheck
         if let path = flags.imatrix {
             options.importance = try GGUFImportance(loading: path)
         } else if let calib, !flags.noGPTQ {

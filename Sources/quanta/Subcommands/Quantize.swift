@@ -38,6 +38,9 @@ struct Quantize: ParsableCommand {
     @Flag(name: .customLong("allow-nonfinite"),
           help: "Write NaN/Inf values of tensors that stay in float (norms, embeddings, skipped modules) as they are instead of refusing them.")
     var allowNonFinite = false
+    @Flag(name: .customLong("skip-tokenizer-check"),
+          help: "Write even when the output's tokenizer, run as its consumer runs it (llama.cpp for a GGUF, Hugging Face tokenizers for a tokenizer.json made from a GGUF), tokenizes the probe text differently from the source's.")
+    var skipTokenizerCheck = false
     @Argument(help: "The model: a GGUF file, a safetensors file or a Hugging Face directory.") var input: String
     @Argument(help: "Output Hugging Face directory (a .gguf file for --method gguf).") var outputPath: String
     @OptionGroup(title: "GPTQ / RTN") var gptq: GPTQFlags
@@ -61,15 +64,17 @@ struct Quantize: ParsableCommand {
         output.apply()
         if method == .gguf {
             return try GGUFCommand.run(flags: gguf, calib: gptq.calib, tokenizer: gptq.tokenizer, input: input, output: outputPath,
-                                       force: force, json: output.json, note: output.note, calibration: gptq.calibration, damp: gptq.damp)
+                                       force: force, skipTokenizerCheck: skipTokenizerCheck, json: output.json, note: output.note,
+                                       calibration: gptq.calibration, damp: gptq.damp)
         }
         if method == .awq {
             return try AWQCommand.run(flags: gptq, awq: awq, input: input, output: outputPath, force: force,
-                                      allowNonFinite: allowNonFinite, json: output.json)
+                                      allowNonFinite: allowNonFinite, skipTokenizerCheck: skipTokenizerCheck, json: output.json)
         }
         if let gptqMethod = GPTQCommand.method(method.rawValue) {
             return try GPTQCommand.run(method: gptqMethod, flags: gptq, input: input, output: outputPath,
-                                       maxShardSize: maxShardSize.bytes, force: force, allowNonFinite: allowNonFinite, json: output.json)
+                                       maxShardSize: maxShardSize.bytes, force: force, allowNonFinite: allowNonFinite,
+                                       skipTokenizerCheck: skipTokenizerCheck, json: output.json)
         }
         let patterns = skip.flatMap { $0.split(separator: ",").map(String.init) }.filter { !$0.isEmpty }
         var options = QuantizeOptions(method: method, blockSize: blocksize, doubleQuant: doubleQuant,
@@ -77,6 +82,7 @@ struct Quantize: ParsableCommand {
                                       skip: patterns.isEmpty ? nil : patterns, int8Threshold: int8Threshold,
                                       maxShardSize: maxShardSize.bytes, force: force)
         options.allowNonFinite = allowNonFinite
+        options.skipTokenizerCheck = skipTokenizerCheck
         let summary = try Quantizer.quantize(input: input, output: outputPath, options: options)
         print(output.json ? summary.json() : summary.text())
     }

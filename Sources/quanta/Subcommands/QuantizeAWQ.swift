@@ -5,9 +5,10 @@ import QuantaKit
 /// GPTQ declares (`GPTQFlags`), the AWQ-only ones are `AWQFlags`.
 enum AWQCommand {
     static func run(flags: GPTQFlags, awq: AWQFlags, input: String, output: String, force: Bool, allowNonFinite: Bool,
-                    json: Bool) throws {
+                    skipTokenizerCheck: Bool = false, json: Bool) throws {
         var options = awq.options(bits: flags.bits, groupSize: flags.groupSize.value, calibration: flags.calibration, force: force)
         options.allowNonFinite = allowNonFinite
+        options.skipTokenizerCheck = skipTokenizerCheck
         let summary = try AWQQuantizer.quantize(input: input, output: output, options: options)
         print(json ? summary.json() : summary.text())
     }

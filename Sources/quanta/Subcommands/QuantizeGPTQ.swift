@@ -79,9 +79,10 @@ enum GPTQCommand {
     static func method(_ name: String) -> GPTQOptions.Method? { GPTQOptions.Method(rawValue: name) }
 
     static func run(method: GPTQOptions.Method, flags: GPTQFlags, input: String, output: String, maxShardSize: Int,
-                    force: Bool, allowNonFinite: Bool, json: Bool) throws {
+                    force: Bool, allowNonFinite: Bool, skipTokenizerCheck: Bool = false, json: Bool) throws {
         var options = try flags.options(method: method, maxShardSize: maxShardSize, force: force)
         options.allowNonFinite = allowNonFinite
+        options.skipTokenizerCheck = skipTokenizerCheck
         let summary = try GPTQQuantizer.quantize(input: input, output: output, options: options)
         print(json ? summary.json() : summary.text())
     }
