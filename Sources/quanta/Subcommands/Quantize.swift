@@ -30,7 +30,7 @@ struct Quantize: ParsableCommand {
     var doubleQuant = false
     @Option(name: .long, help: "4-bit block size: 32, 64, 128, 256, 512, 1024, 2048 or 4096 (one f32 absmax per block). SmolLM2 NF4, shared protocol: 32 → 5.00 bits/weight, PPL 28.21 (KLD 0.219); 64 → 4.50, 29.15 (0.257); 128 → 4.25, 30.99 (0.315).") var blocksize: Int = 64
     @Option(name: .customLong("compute-dtype"), help: "bnb_4bit_compute_dtype: f32, bf16 or f16 — what transformers computes in (and the dtype our eval rounds the decoded weights to); no effect on the stored bytes.") var computeDType: String = "f32"
-    @Option(name: .long, help: "Keep modules matching this pattern in float (repeatable or comma-separated; transformers' llm_int8_skip_modules rule). lm_head always stays.")
+    @Option(name: .long, help: "Keep modules matching this pattern in float (repeatable or comma-separated; transformers' llm_int8_skip_modules rule). lm_head always stays. SmolLM2 NF4 with --skip down_proj: PPL 26.83 against 29.15 (KLD 0.193 vs 0.257) for a quarter of the linears in f32 (file 268 vs 177 MB).")
     var skip: [String] = []
     @Option(name: .customLong("int8-threshold"), help: "LLM.int8 outlier threshold (llm_int8_threshold): input columns with any |x| ≥ it run in f16/f32 instead of int8. SmolLM2, shared protocol: 6.0 gives PPL 23.48 (KLD 0.0170, top-1 91.8 %), 0 (no outlier columns, all int8) 23.66 (KLD 0.0279, 89.3 %); F32 22.94.") var int8Threshold: Double = 6.0
     @Option(name: .long, help: "Largest safetensors shard (e.g. 5GB, 500MB).") var maxShardSize: ByteSize = ByteSize(argument: "5GB")!
