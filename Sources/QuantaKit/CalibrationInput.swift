@@ -31,10 +31,7 @@ public enum CalibrationInput {
             throw KitError.invalidOption("--calib-samples must be ≥ 1 and --calib-seqlen ≥ 16")
         }
         let path = try resolve(options.textPath)
-        let file = try MappedFile(path: path)
-        guard let text = String(validating: file.bytes, as: UTF8.self) else {
-            throw KitError.invalidOption("\(path): the calibration text is not valid UTF-8")
-        }
+        let text = try TextFile.read(path, what: "the calibration text")
         let tokenizer = try TokenizerSource.resolve(for: graph, override: options.tokenizerPath).tokenizer
         let tokens = tokenizer.encode(text, addSpecial: false, parseSpecial: false)
         return try CalibrationSet(tokens: tokens, count: options.samples, length: options.sequenceLength, seed: options.seed)

@@ -141,10 +141,7 @@ public enum Evaluator {
             return try (0 ..< file.size / 4).map { _ in try reader.i32() }
         }
         guard let textPath = options.textPath, let tokenizer else { throw KitError.invalidOption("pass --text or --token-ids") }
-        let file = try MappedFile(path: textPath)
-        guard let text = String(validating: file.bytes, as: UTF8.self) else {
-            throw KitError.invalidOption("\(textPath): the text is not valid UTF-8")
-        }
+        let text = try TextFile.read(textPath)
         // llama-perplexity tokenizes with add_special = true, parse_special = false.
         return tokenizer.encode(text, addSpecial: true, parseSpecial: false)
     }

@@ -49,8 +49,11 @@ enum GGUFRequirements {
             throw KitError.ggufNotLoadable("\(place): tokenizer.json cannot be converted (\(error)): \(hint)")
         }
         if var data = converted {
-            try LlamaCppPreTokenizer.resolve(&data, sideFiles: graph.sideFiles, place: place)
-            if !skipCheck { try checkFidelity(data, graph: graph, place: place) }
+            // tokenizer.json as Quanta runs it (Hugging Face's rules), made once: it names the
+            // pre-tokenizer (llama.cpp's hash table) and is the reference of the tokenizer check.
+            let source: Result<BPETokenizer?, Error> = Result { try Evaluator.makeTokenizer(sideFiles: graph.sideFiles, gguf: nil) }
+            try LlamaCppPreTokenizer.resolve(&data, tokenizer: try? source.get(), place: place)
+            if !skipCheck { try checkFidelity(data, source: source, place: place) }
             return data
         }
         let names = Set(graph.sideFiles.map(\.name))
@@ -63,15 +66,16 @@ enum GGUFRequirements {
         throw KitError.ggufNotLoadable("\(place) has no tokenizer (no tokenizer.json or tokenizer.model): \(hint)")
     }
 
-    /// tokenizer.json (Hugging Face's rules) against the GGUF vocabulary as llama.cpp will run it.
-    static func checkFidelity(_ data: TokenizerData, graph: ModelGraph, place: String) throws {
-        let made: BPETokenizer?
+    /// tokenizer.json (Hugging Face's rules, `source` as made from it) against the GGUF vocabulary as
+    /// llama.cpp will run it.
+    static func checkFidelity(_ data: TokenizerData, source made: Result<BPETokenizer?, Error>, place: String) throws {
+        let tokenizer: BPETokenizer?
         do {
-            made = try Evaluator.makeTokenizer(sideFiles: graph.sideFiles, gguf: nil)
+            tokenizer = try made.get()
         } catch {
             throw KitError.tokenizerMismatch("tokenizer check: tokenizer.json of \(place) cannot be run here (\(error)), so the GGUF vocabulary made from it cannot be checked; nothing was written (--skip-tokenizer-check writes anyway)")
         }
-        guard let source = made else { return }
+        guard let source = tokenizer else { return }
         let output: BPETokenizer
         do {
             output = try BPETokenizer.fromGGUFMetadata(data)

@@ -30,10 +30,11 @@ enum LlamaCppPreTokenizer {
     }
 
     /// `data.pre` chosen by the hash table first, then by structure (already in `data.pre` when the
-    /// structure is known); throws naming the tokenizer when neither knows it.
-    static func resolve(_ data: inout TokenizerData, sideFiles: [SideFile], place: String) throws {
+    /// structure is known); throws naming the tokenizer when neither knows it. `tokenizer` is the
+    /// source's tokenizer.json as Quanta runs it, nil when it cannot be run.
+    static func resolve(_ data: inout TokenizerData, tokenizer: BPETokenizer?, place: String) throws {
         let structural = data.pre
-        guard let tokenizer = try? Evaluator.makeTokenizer(sideFiles: sideFiles, gguf: nil) else {
+        guard let tokenizer else {
             guard structural != nil else {
                 throw KitError.ggufNotLoadable("\(place): tokenizer.json has a pre-tokenizer llama.cpp has no name for known here, and Quanta cannot run it to ask llama.cpp's hash table; pass --no-tokenizer to write a GGUF without one")
             }

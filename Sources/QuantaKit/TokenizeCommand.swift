@@ -55,11 +55,7 @@ public enum TokenizeCommand {
         if let text {
             content = text
         } else if let textPath {
-            let file = try MappedFile(path: textPath)
-            guard let decoded = String(validating: file.bytes, as: UTF8.self) else {
-                throw KitError.invalidOption("\(textPath): the text is not valid UTF-8")
-            }
-            content = decoded
+            content = try TextFile.read(textPath)
         } else {
             throw KitError.invalidOption("pass --text FILE or --prompt TEXT")
         }

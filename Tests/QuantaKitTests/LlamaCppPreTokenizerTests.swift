@@ -34,7 +34,7 @@ struct LlamaCppPreTokenizerTests {
         #expect(found.hash == "855059429035d75a914d1eda9f10a876752e281a054a7a3d421ef0533e5b6249")
         #expect(found.name == "smollm")
         var data = try #require(try TokenizerFiles.tokenizerData(from: try Self.sideFiles()))
-        try LlamaCppPreTokenizer.resolve(&data, sideFiles: try Self.sideFiles(), place: "test")
+        try LlamaCppPreTokenizer.resolve(&data, tokenizer: try? Evaluator.makeTokenizer(sideFiles: try Self.sideFiles(), gguf: nil), place: "test")
         #expect(data.pre == "smollm")
     }
 
@@ -53,7 +53,7 @@ struct LlamaCppPreTokenizerTests {
         #expect(root["pre_tokenizer"]?["type"]?.stringValue == "ByteLevel")
         var data = try #require(try TokenizerFiles.tokenizerData(from: try Self.sideFiles()))
         #expect(data.pre == "gpt-2")   // the structure alone says gpt-2 …
-        try LlamaCppPreTokenizer.resolve(&data, sideFiles: try Self.sideFiles(), place: "test")
+        try LlamaCppPreTokenizer.resolve(&data, tokenizer: try? Evaluator.makeTokenizer(sideFiles: try Self.sideFiles(), gguf: nil), place: "test")
         #expect(data.pre == "smollm")  // … llama.cpp's table says smollm
     }
 
@@ -65,7 +65,7 @@ struct LlamaCppPreTokenizerTests {
         if let tokenizer = try? Evaluator.makeTokenizer(sideFiles: files, gguf: nil) {
             #expect(LlamaCppPreTokenizer.identify(tokenizer).name == nil)
         }
-        try LlamaCppPreTokenizer.resolve(&data, sideFiles: files, place: "model dir x")
+        try LlamaCppPreTokenizer.resolve(&data, tokenizer: try? Evaluator.makeTokenizer(sideFiles: files, gguf: nil), place: "model dir x")
         #expect(data.pre == "gpt-2")
     }
 
@@ -79,7 +79,7 @@ struct LlamaCppPreTokenizerTests {
         }
         var data = try #require(try TokenizerFiles.tokenizerData(from: files))
         #expect(data.pre == nil)
-        #expect { try LlamaCppPreTokenizer.resolve(&data, sideFiles: files, place: "model dir x") } throws: { error in
+        #expect { try LlamaCppPreTokenizer.resolve(&data, tokenizer: try? Evaluator.makeTokenizer(sideFiles: files, gguf: nil), place: "model dir x") } throws: { error in
             "\(error)".contains("model dir x") && "\(error)".contains("--no-tokenizer")
         }
     }

@@ -135,11 +135,7 @@ public enum ImportanceMatrixBuilder {
         guard FileManager.default.fileExists(atPath: path) else {
             throw ImatrixError.invalidInput("calibration text \(path) not found; pass --calib FILE")
         }
-        let file = try MappedFile(path: path)
-        guard let text = String(validating: file.bytes, as: UTF8.self) else {
-            throw ImatrixError.invalidInput("\(path): the calibration text is not valid UTF-8")
-        }
-        return text
+        return try TextFile.read(path, what: "the calibration text")
     }
 }
 
