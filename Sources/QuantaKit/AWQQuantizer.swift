@@ -173,7 +173,7 @@ public enum AWQQuantizer {
         let graph = try ModelLoader.load(path: input)
         var result = try quantize(graph: graph, options: options)
         let writeStart = DispatchTime.now().uptimeNanoseconds
-        if !options.skipTokenizerCheck { try Converter.checkHuggingFaceTokenizer(result.graph) }
+        try Converter.attachTokenizerFiles(&result.graph, skipCheck: options.skipTokenizerCheck)
         _ = try SafetensorsExport.write(result.graph, to: output, maxShardSize: 5_000_000_000, force: options.force,
                                         nonFinite: options.allowNonFinite ? .allow : .refuse)
         let end = DispatchTime.now().uptimeNanoseconds

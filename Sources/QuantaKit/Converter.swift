@@ -76,7 +76,7 @@ public enum Converter {
         } else if let notice = options.packedNotice(for: graph) {
             notify(notice)
         }
-        if options.to != .gguf && !options.skipTokenizerCheck { try checkHuggingFaceTokenizer(graph) }
+        if options.to != .gguf { try attachTokenizerFiles(&graph, skipCheck: options.skipTokenizerCheck) }
         let files: [String]
         switch options.to {
         case .safetensors:
@@ -98,20 +98,23 @@ public enum Converter {
         return ConvertSummary(output: output, files: files, tensorCount: graph.tensors.count, bytesWritten: bytes, seconds: seconds)
     }
 
-    /// A GGUF's vocabulary written as tokenizer.json must tokenize there (Hugging Face's rules) as
-    /// llama.cpp tokenizes it in the GGUF. The same files the writer makes are built and checked first.
-    static func checkHuggingFaceTokenizer(_ graph: ModelGraph) throws {
+    /// A GGUF's vocabulary as the tokenizer.json files a directory writer makes, attached to the graph
+    /// so the writer takes them as they are (made once). Unless `skipCheck` they must first tokenize
+    /// (Hugging Face's rules) as llama.cpp tokenizes the vocabulary (`TokenizerFidelity`).
+    static func attachTokenizerFiles(_ graph: inout ModelGraph, skipCheck: Bool) throws {
         guard let data = graph.tokenizer, !graph.sideFiles.contains(where: { $0.name == "tokenizer.json" }) else { return }
         let files = try TokenizerFiles.huggingFaceFiles(data, contextLength: graph.hyperparameters?.contextLength)
-        guard let output = try Evaluator.makeTokenizer(sideFiles: files, gguf: nil) else { return }
-        let source: BPETokenizer
-        do {
-            source = try BPETokenizer.fromGGUFMetadata(data)
-        } catch {
-            throw KitError.tokenizerMismatch("tokenizer check: \(graph.source)'s vocabulary cannot be run here as llama.cpp runs it (\(error)), so the tokenizer.json written from it cannot be checked; nothing was written (--skip-tokenizer-check writes anyway)")
+        if !skipCheck, let output = try Evaluator.makeTokenizer(sideFiles: files, gguf: nil) {
+            let source: BPETokenizer
+            do {
+                source = try BPETokenizer.fromGGUFMetadata(data)
+            } catch {
+                throw KitError.tokenizerMismatch("tokenizer check: \(graph.source)'s vocabulary cannot be run here as llama.cpp runs it (\(error)), so the tokenizer.json written from it cannot be checked; nothing was written (--skip-tokenizer-check writes anyway)")
+            }
+            try TokenizerFidelity.check(source: source, sourceName: "\(graph.source)'s vocabulary (llama.cpp's rules)",
+                                        output: output, outputName: "the tokenizer.json written from it (Hugging Face's rules)")
         }
-        try TokenizerFidelity.check(source: source, sourceName: "\(graph.source)'s vocabulary (llama.cpp's rules)",
-                                    output: output, outputName: "the tokenizer.json written from it (Hugging Face's rules)")
+        graph.sideFiles += files
     }
 
     /// `--to gguf --outtype q4_k_m` (any llama-quantize mix): `GGUFQuantizer` without calibration.

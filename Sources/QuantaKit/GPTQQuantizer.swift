@@ -165,7 +165,7 @@ public enum GPTQQuantizer {
         var result = try quantize(graph: graph, options: options)
         // transformers' save_pretrained marks its files so; some loaders check it.
         if result.graph.metadata.isEmpty { result.graph.metadata = [("format", "pt")] }
-        if !options.skipTokenizerCheck { try Converter.checkHuggingFaceTokenizer(result.graph) }
+        try Converter.attachTokenizerFiles(&result.graph, skipCheck: options.skipTokenizerCheck)
         _ = try SafetensorsExport.write(result.graph, to: output, maxShardSize: options.maxShardSize, force: options.force,
                                         nonFinite: options.allowNonFinite ? .allow : .refuse)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9

@@ -106,7 +106,7 @@ public enum Quantizer {
         }
         // The safetensors metadata transformers' save_pretrained writes (and nothing carried from the source).
         graph.metadata = [("format", "pt")]
-        if !options.skipTokenizerCheck { try Converter.checkHuggingFaceTokenizer(graph) }
+        try Converter.attachTokenizerFiles(&graph, skipCheck: options.skipTokenizerCheck)
         let files = try SafetensorsExport.write(graph, to: output, maxShardSize: options.maxShardSize, force: options.force,
                                                 nonFinite: options.allowNonFinite ? .allow : .refuse)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9

@@ -71,15 +71,16 @@ struct TokenizerFidelityTests {
         try LlamaCppPreTokenizer.resolve(&data, tokenizer: try? Evaluator.makeTokenizer(sideFiles: try Self.smolFiles(), gguf: nil), place: "smol")
         let files = try Self.smolFiles()
         try GGUFRequirements.checkFidelity(data, source: Result { try Evaluator.makeTokenizer(sideFiles: files, gguf: nil) }, place: "smol")
-        let gguf = ModelGraph(architecture: .llama, tokenizer: data, nodes: [], source: "smol.gguf")
-        try Converter.checkHuggingFaceTokenizer(gguf)
+        var gguf = ModelGraph(architecture: .llama, tokenizer: data, nodes: [], source: "smol.gguf")
+        try Converter.attachTokenizerFiles(&gguf, skipCheck: false)
+        #expect(gguf.sideFiles.contains { $0.name == "tokenizer.json" })   // made once: the writer takes these
     }
 
     @Test("GGUF → tokenizer.json: a vocabulary whose pre-tokenizer has no tokenizer.json form here is refused before writing, naming it (every HF writer runs the check: convert, nf4/int8, GPTQ, AWQ)")
     func unrunnableGGUFVocabulary() throws {
         var data = try #require(try TokenizerFiles.tokenizerData(from: try Self.smolFiles()))
         data.pre = "deepseek-llm"
-        let graph = ModelGraph(architecture: .llama, tokenizer: data, nodes: [], source: "x.gguf")
-        #expect { try Converter.checkHuggingFaceTokenizer(graph) } throws: { error in "\(error)".contains("'deepseek-llm'") }
+        var graph = ModelGraph(architecture: .llama, tokenizer: data, nodes: [], source: "x.gguf")
+        #expect { try Converter.attachTokenizerFiles(&graph, skipCheck: false) } throws: { error in "\(error)".contains("'deepseek-llm'") }
     }
 }
