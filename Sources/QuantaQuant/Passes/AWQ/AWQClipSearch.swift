@@ -39,9 +39,10 @@ public enum AWQClipSearch {
                 let gram = UnsafeMutablePointer<Float>.allocate(capacity: groupSize * groupSize)
                 let peak = UnsafeMutablePointer<Float>.allocate(capacity: rows)
                 let minError = UnsafeMutablePointer<Float>.allocate(capacity: rows)
+                let rowError = UnsafeMutablePointer<Float>.allocate(capacity: rows)
                 defer {
                     x.deallocate(); w.deallocate(); delta.deallocate(); product.deallocate(); gram.deallocate()
-                    peak.deallocate(); minError.deallocate()
+                    peak.deallocate(); minError.deallocate(); rowError.deallocate()
                 }
                 for t in 0 ..< n { (x + t * groupSize).update(from: samples + t * columns + g * groupSize, count: groupSize) }
                 for r in 0 ..< rows {
@@ -67,13 +68,9 @@ public enum AWQClipSearch {
                         AWQGroupQuantizer.fakeQuantizeGroup(dst, dst, count: groupSize)
                         for i in 0 ..< groupSize { dst[i] -= src[i] }
                     }
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(groupSize), Int32(groupSize), 1,
-                                delta, Int32(groupSize), gram, Int32(groupSize), 0, product, Int32(groupSize))
+                    AWQGramLoss.rowLosses(delta, rows: rows, columns: groupSize, gram: gram, scratch: product, into: rowError)
                     for r in 0 ..< rows {
-                        var sum: Float = 0
-                        let dr = delta + r * groupSize, pr = product + r * groupSize
-                        for i in 0 ..< groupSize { sum += dr[i] * pr[i] }
-                        let error = sum * inverseCount
+                        let error = rowError[r] * inverseCount
                         if error < minError[r] {
                             minError[r] = error
                             best[r * groups + g] = peak[r] * shrink

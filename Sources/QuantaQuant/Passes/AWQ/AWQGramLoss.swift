@@ -44,19 +44,30 @@ public enum AWQGramLoss {
                 let start = task * size, count = min(size, rows - start)
                 guard count > 0, let delta = UnsafePointer<Float>(bitPattern: dp), let h = UnsafePointer<Float>(bitPattern: hp),
                       let scratch = UnsafeMutablePointer<Float>(bitPattern: sp), let out = UnsafeMutablePointer<Double>(bitPattern: op) else { return }
-                let d = delta + start * c, e = scratch + start * c
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(count), Int32(c), Int32(c), 1,
-                            d, Int32(c), h, Int32(c), 0, e, Int32(c))
+                let losses = UnsafeMutablePointer<Float>.allocate(capacity: count)
+                defer { losses.deallocate() }
+                rowLosses(delta + start * c, rows: count, columns: c, gram: h, scratch: scratch + start * c, into: losses)
                 var sum = 0.0
-                for r in 0 ..< count {
-                    var acc: Float = 0
-                    let dr = d + r * c, er = e + r * c
-                    for i in 0 ..< c { acc += dr[i] * er[i] }
-                    sum += Double(acc)
-                }
+                for r in 0 ..< count { sum += Double(losses[r]) }
                 out[task] = sum
             }
         }
         return partial.reduce(0, +)
+    }
+
+    /// losses[r] = Δ_r H Δ_rᵀ for each of `rows` rows, through one BLAS product into `scratch`
+    /// ([rows × c]). Single-threaded: callers split rows (`quadraticLoss`) or groups (the clip search).
+    public static func rowLosses(_ delta: UnsafePointer<Float>, rows: Int, columns c: Int, gram h: UnsafePointer<Float>,
+                                 scratch: UnsafeMutablePointer<Float>, into losses: UnsafeMutablePointer<Float>) {
+        _ = singleThreadedBLAS
+        guard rows > 0, c > 0 else { return }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(c), Int32(c), 1,
+                    delta, Int32(c), h, Int32(c), 0, scratch, Int32(c))
+        for r in 0 ..< rows {
+            var acc: Float = 0
+            let dr = delta + r * c, er = scratch + r * c
+            for i in 0 ..< c { acc += dr[i] * er[i] }
+            losses[r] = acc
+        }
     }
 }
